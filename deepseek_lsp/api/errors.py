@@ -1,0 +1,130 @@
+"""Every way a DeepSeek call can fail, as one small tree.
+
+    DeepSeekError                    base; .status, .retryable, .retry_after, .user_message
+    ├── MissingKeyError              no key configured (never sent)
+    ├── AuthenticationError          401: wrong key
+    ├── InsufficientBalanceError     402: account out of balance
+    ├── InvalidRequestError          400 / 422: the request itself is wrong
+    │   └── ModelNotFoundError       400 "Model Not Exist": re-discover the model once
+    ├── RateLimitError               429: too many requests; honours Retry-After
+    ├── ServerError                  500 / other 5xx
+    │   └── ServerBusyError          503: overloaded
+    ├── RequestTimeoutError          the overall deadline passed (keep-alives do not extend it)
+    ├── APIConnectionError           could not connect, or the connection dropped
+    └── MalformedResponseError       a body that is not DeepSeek's format; a stream cut short
+
+`kind` names the family for "one message per kind of failure" and for `deepseek.status`.
+Messages never contain the API key.
+"""
+
+from __future__ import annotations
+
+
+class DeepSeekError(Exception):
+    kind = "error"
+    retryable = False
+    default_message = "The DeepSeek API call failed."
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.detail = detail
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(self.user_message)
+
+    @property
+    def user_message(self) -> str:
+        msg = self.default_message
+        if self.detail:
+            msg = f"{msg} ({self.detail})"
+        return msg
+
+
+class MissingKeyError(DeepSeekError):
+    kind = "missing_key"
+    default_message = ("No DeepSeek API key: set DEEPSEEK_API_KEY in the environment the editor "
+                       "starts from, or the `deepseek.apiKey` setting.")
+
+
+class AuthenticationError(DeepSeekError):
+    kind = "authentication"
+    default_message = ("DeepSeek rejected the API key (401). Check DEEPSEEK_API_KEY or "
+                       "`deepseek.apiKey`; create a key at platform.deepseek.com.")
+
+
+class InsufficientBalanceError(DeepSeekError):
+    kind = "balance"
+    default_message = ("Your DeepSeek balance is used up (402). Top up at platform.deepseek.com; "
+                       "completions pause until then.")
+
+
+class InvalidRequestError(DeepSeekError):
+    kind = "invalid_request"
+    default_message = "DeepSeek rejected the request as invalid."
+
+
+class ModelNotFoundError(InvalidRequestError):
+    kind = "model_not_found"
+    default_message = ("DeepSeek does not know the configured model. Set `deepseek.model` to "
+                       "`auto` or to a name from `deepseek-lsp models`.")
+
+
+class RateLimitError(DeepSeekError):
+    kind = "rate_limit"
+    retryable = True
+    default_message = "DeepSeek is rate-limiting this key (429); slowing down."
+
+
+class ServerError(DeepSeekError):
+    kind = "server"
+    retryable = True
+    default_message = "DeepSeek had a server error; will retry shortly."
+
+
+class ServerBusyError(ServerError):
+    kind = "server_busy"
+    default_message = "DeepSeek is overloaded (503); will retry shortly."
+
+
+class RequestTimeoutError(DeepSeekError):
+    kind = "timeout"
+    retryable = True
+    default_message = "DeepSeek did not answer in time."
+
+
+class APIConnectionError(DeepSeekError):
+    kind = "connection"
+    retryable = True
+    default_message = ("Could not reach the DeepSeek API. Check the network, proxy settings "
+                       "and `deepseek.baseUrl`.")
+
+
+class MalformedResponseError(DeepSeekError):
+    kind = "malformed"
+    retryable = True
+    default_message = "DeepSeek sent a response that could not be read."
+
+
+def error_for_status(status: int, message: str | None, retry_after: float | None) -> DeepSeekError:
+    """Map an HTTP error status and DeepSeek's error message to the tree above."""
+    detail = message[:300] if message else None
+    if status == 401:
+        return AuthenticationError(detail, status=status)
+    if status == 402:
+        return InsufficientBalanceError(detail, status=status)
+    if status in (400, 404, 422):
+        if message and "model not exist" in message.lower():
+            return ModelNotFoundError(detail, status=status)
+        return InvalidRequestError(detail, status=status)
+    if status == 429:
+        return RateLimitError(detail, status=status, retry_after=retry_after)
+    if status == 503:
+        return ServerBusyError(detail, status=status, retry_after=retry_after)
+    if status >= 500:
+        return ServerError(detail, status=status, retry_after=retry_after)
+    return InvalidRequestError(detail or f"HTTP {status}", status=status)
