@@ -1,0 +1,1 @@
+"""Chat about code: prompts, multi-round sessions, code actions and their commands."""

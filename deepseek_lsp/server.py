@@ -1,0 +1,338 @@
+"""The language server: one short handler per LSP method, over the engine and the documents.
+
+Capabilities are declared here, in one place: incremental sync, inline completion
+(LSP 3.18), completion as a fallback for clients without inline completion, code actions and
+commands. Handlers convert LSP positions to offsets, call plain functions and convert back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+from pygls.uris import to_fs_path
+
+from deepseek_lsp import __version__
+from deepseek_lsp.backend import ApiBackend
+from deepseek_lsp.completion.context import Neighbor, is_excluded
+from deepseek_lsp.completion.engine import CompletionAnswer, CompletionEngine, CompletionQuery
+from deepseek_lsp.config import SettingProblem, Settings, env_layer, load_settings
+from deepseek_lsp.documents import Document, DocumentStore, InvalidPositionError
+from deepseek_lsp.logging_setup import redact_key
+from deepseek_lsp.stats import Stats
+
+log = logging.getLogger(__name__)
+
+MAX_NEIGHBORS = 20
+
+
+class DeepSeekProtocol(LanguageServerProtocol):
+    """Keeps open documents in our own store (fast incremental edits) instead of pygls's."""
+
+    _server: DeepSeekLanguageServer
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams) -> None:
+        item = params.text_document
+        self._server.documents.open(item.uri, item.language_id, item.version, item.text)
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams) -> None:
+        self._server.apply_changes(params)
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams) -> None:
+        self._server.documents.close(params.text_document.uri)
+        self._server.engine.forget_document(params.text_document.uri)
+
+
+class DeepSeekLanguageServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("deepseek-lsp", __version__, protocol_cls=DeepSeekProtocol)
+        self.documents = DocumentStore()
+        self.settings = Settings()
+        self._layers: dict[str, dict[str, Any]] = {"env": env_layer()}
+        self._reported: set[SettingProblem] = set()
+        self.settings = self._merge_settings()
+        self.stats = Stats()
+        self.backend = ApiBackend(lambda: self.settings)
+        self.engine = CompletionEngine(
+            self.backend, lambda: self.settings, stats=self.stats, notify=self.show_error
+        )
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def _merge_settings(self) -> Settings:
+        order = ("env", "init", "workspace")
+        settings, problems = load_settings(self._layers.get(k) for k in order)
+        for problem in problems:
+            if problem not in self._reported:
+                self._reported.add(problem)
+                self.show_message(problem.message, lsp.MessageType.Warning)
+        redact_key(settings.api_key)
+        return settings
+
+    def update_settings(self, layer: str, values: Any) -> None:
+        self._layers[layer] = values if isinstance(values, dict) else {}
+        old = self.settings
+        self.settings = self._merge_settings()
+        if self.settings != old:
+            log.info("settings changed: %r", self.settings)
+            self.engine.settings_changed()
+            self.backend.settings_changed()
+
+    async def pull_configuration(self) -> None:
+        """Ask the client for the `deepseek` section (when it supports workspace/configuration)."""
+        workspace = self.client_capabilities.workspace
+        if not (workspace and workspace.configuration):
+            return
+        try:
+            result = await asyncio.wait_for(
+                self.workspace_configuration_async(
+                    lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section="deepseek")])
+                ),
+                timeout=10,
+            )
+        except Exception as error:  # a client that fails this request keeps working
+            log.warning("workspace/configuration failed: %s", type(error).__name__)
+            return
+        if result and isinstance(result[0], dict):
+            self.update_settings("workspace", result[0])
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def show_message(self, message: str, kind: lsp.MessageType = lsp.MessageType.Info) -> None:
+        try:
+            self.window_show_message(lsp.ShowMessageParams(type=kind, message=message))
+        except Exception:  # before initialize there is no writer
+            log.warning("%s", message)
+
+    def show_error(self, message: str) -> None:
+        self.show_message(message, lsp.MessageType.Error)
+
+    # -- documents ------------------------------------------------------------------------------
+
+    @property
+    def encoding(self) -> str:
+        return str(self.workspace.position_encoding or lsp.PositionEncodingKind.Utf16)
+
+    def apply_changes(self, params: lsp.DidChangeTextDocumentParams) -> None:
+        doc = self.documents.get(params.text_document.uri)
+        if doc is None:
+            log.warning("change for a document that is not open: %s", params.text_document.uri)
+            return
+        for change in params.content_changes:
+            if isinstance(change, lsp.TextDocumentContentChangePartial):
+                r = change.range
+                doc.apply_edit(
+                    (r.start.line, r.start.character), (r.end.line, r.end.character),
+                    change.text, self.encoding,
+                )
+            else:
+                doc.replace_all(change.text, params.text_document.version)
+        doc.version = params.text_document.version
+
+    def relative_path(self, uri: str) -> str:
+        path = to_fs_path(uri) or uri
+        for folder in [*self.workspace.folders.values()]:
+            root = to_fs_path(folder.uri)
+            if root and path.startswith(root.rstrip("/") + "/"):
+                return path[len(root.rstrip("/")) + 1 :]
+        root = self.workspace.root_path
+        if root and path.startswith(root.rstrip("/") + "/"):
+            return path[len(root.rstrip("/")) + 1 :]
+        return path
+
+    def neighbors(self, doc: Document) -> list[Neighbor]:
+        if not self.settings.neighbor_files:
+            return []
+        out = []
+        for other in self.documents.all():
+            if other.uri == doc.uri or other.language_id != doc.language_id:
+                continue
+            path = self.relative_path(other.uri)
+            if is_excluded(path, self.settings.exclude):
+                continue  # excluded files never leave the machine, not even as context
+            out.append(Neighbor(path=path, language_id=other.language_id, text=other.text))
+            if len(out) >= MAX_NEIGHBORS:
+                break
+        return out
+
+    def query(self, uri: str, position: lsp.Position) -> tuple[Document, CompletionQuery] | None:
+        """The completion query for a position, or None for unknown documents/bad positions."""
+        doc = self.documents.get(uri)
+        if doc is None:
+            return None
+        try:
+            offset = doc.offset_at(position.line, position.character, self.encoding, strict=True)
+        except InvalidPositionError:
+            return None
+        q = CompletionQuery(
+            uri=uri, version=doc.version, text=doc.text, offset=offset,
+            path=self.relative_path(uri), language_id=doc.language_id,
+            neighbors=self.neighbors(doc),
+        )
+        return doc, q
+
+    def to_range(self, doc: Document, start: int, end: int) -> lsp.Range:
+        sl, sc = doc.position_at(start, self.encoding)
+        el, ec = doc.position_at(end, self.encoding)
+        return lsp.Range(lsp.Position(sl, sc), lsp.Position(el, ec))
+
+    def supports_inline_completion(self) -> bool:
+        td = self.client_capabilities.text_document
+        return bool(td and td.inline_completion is not None)
+
+
+server = DeepSeekLanguageServer()
+
+
+# -- lifecycle ----------------------------------------------------------------------------------
+
+
+@server.feature(lsp.INITIALIZE)
+def initialize(ls: DeepSeekLanguageServer, params: lsp.InitializeParams) -> None:
+    """Take settings from initializationOptions; no network here (initialize must be fast)."""
+    ls.update_settings("init", params.initialization_options)
+
+
+@server.feature(lsp.INITIALIZED)
+async def initialized(ls: DeepSeekLanguageServer, _params: lsp.InitializedParams) -> None:
+    """Pull the `deepseek` configuration section."""
+    await ls.pull_configuration()
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(
+    ls: DeepSeekLanguageServer, params: lsp.DidChangeConfigurationParams
+) -> None:
+    """Settings pushed by the client, then pulled again (clients differ in which they do)."""
+    if isinstance(params.settings, dict) and isinstance(params.settings.get("deepseek"), dict):
+        ls.update_settings("workspace", params.settings["deepseek"])
+    await ls.pull_configuration()
+
+
+@server.feature(lsp.SHUTDOWN)
+async def shutdown(ls: DeepSeekLanguageServer, _params: None) -> None:
+    """Close the HTTP connections."""
+    await ls.backend.aclose()
+
+
+# -- completions --------------------------------------------------------------------------------
+
+
+@server.feature(lsp.TEXT_DOCUMENT_INLINE_COMPLETION, lsp.InlineCompletionOptions())
+async def inline_completion(
+    ls: DeepSeekLanguageServer, params: lsp.InlineCompletionParams
+) -> lsp.InlineCompletionList | None:
+    """Ghost text at the cursor."""
+    found = ls.query(params.text_document.uri, params.position)
+    if found is None:
+        return None
+    doc, query = found
+    answer = await ls.engine.complete(query)
+    if answer is None:
+        return lsp.InlineCompletionList(items=[])
+    item = lsp.InlineCompletionItem(
+        insert_text=answer.text, range=ls.to_range(doc, answer.start, answer.end)
+    )
+    return lsp.InlineCompletionList(items=[item])
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_COMPLETION,
+    lsp.CompletionOptions(trigger_characters=[".", "(", "[", "{", ",", " ", "\n"]),
+)
+async def completion(
+    ls: DeepSeekLanguageServer, params: lsp.CompletionParams
+) -> lsp.CompletionList | None:
+    """The suggestion as a completion item, for clients without inline completion."""
+    if ls.supports_inline_completion():
+        return lsp.CompletionList(is_incomplete=False, items=[])
+    found = ls.query(params.text_document.uri, params.position)
+    if found is None:
+        return None
+    doc, query = found
+    answer = await ls.engine.complete(query)
+    if answer is None:
+        return lsp.CompletionList(is_incomplete=True, items=[])
+    return lsp.CompletionList(is_incomplete=True, items=[completion_item(ls, doc, answer)])
+
+
+def completion_item(
+    ls: DeepSeekLanguageServer, doc: Document, answer: CompletionAnswer
+) -> lsp.CompletionItem:
+    """An item that inserts the whole suggestion and survives the client's prefix filtering.
+
+    The edit starts at the beginning of the word before the cursor, so the filter text is
+    that word plus the suggestion: what the user keeps typing still matches. It is a snippet
+    (escaped) because some clients (Neovim 0.11) insert only the first word of plain text.
+    """
+    start = answer.start
+    while start > 0 and (doc.text[start - 1].isalnum() or doc.text[start - 1] == "_"):
+        start -= 1
+    word = doc.text[start : answer.start]
+    new_text = word + answer.text
+    first_line = new_text.split("\n", 1)[0].strip() or new_text.strip()
+    return lsp.CompletionItem(
+        label=first_line[:80],
+        kind=lsp.CompletionItemKind.Snippet,
+        detail="DeepSeek",
+        documentation=lsp.MarkupContent(
+            kind=lsp.MarkupKind.Markdown, value=f"```{doc.language_id}\n{new_text}\n```"
+        ),
+        filter_text=new_text,
+        sort_text="0",
+        preselect=True,
+        insert_text_format=lsp.InsertTextFormat.Snippet,
+        insert_text_mode=lsp.InsertTextMode.AsIs,
+        text_edit=lsp.TextEdit(range=ls.to_range(doc, start, answer.end),
+                               new_text=escape_snippet(new_text)),
+    )
+
+
+def escape_snippet(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("$", "\\$").replace("}", "\\}")
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+@server.command("deepseek.status")
+async def status(ls: DeepSeekLanguageServer, *_args: Any) -> dict[str, Any]:
+    """Requests, cache and type-ahead hits, tokens, cost, last error, model in use."""
+    failures = ls.engine.failures
+    return {
+        "version": __version__,
+        "enabled": ls.engine.enabled and ls.settings.enable,
+        "keyConfigured": bool(ls.settings.api_key),
+        "baseUrl": ls.settings.base_url,
+        "model": ls.backend.current_fim_model,
+        "pausedForSeconds": round(failures.pause_remaining_s(), 1),
+        "lastError": failures.last_error.user_message if failures.last_error else None,
+        "lastErrorKind": failures.last_error.kind if failures.last_error else None,
+        "cacheEntries": len(ls.engine.cache),
+        **ls.stats.to_json(ls.settings.prices),
+    }
+
+
+@server.command("deepseek.toggle")
+async def toggle(ls: DeepSeekLanguageServer, *args: Any) -> dict[str, bool]:
+    """Turn inline completions off or on (an optional `{enabled: bool}` sets it)."""
+    wanted = args[0].get("enabled") if args and isinstance(args[0], dict) else None
+    ls.engine.enabled = (not ls.engine.enabled) if wanted is None else bool(wanted)
+    state = "on" if ls.engine.enabled else "off"
+    ls.show_message(f"DeepSeek inline completions {state}.")
+    return {"enabled": ls.engine.enabled}
+
+
+@server.command("deepseek.clearCache")
+async def clear_cache(ls: DeepSeekLanguageServer, *_args: Any) -> dict[str, bool]:
+    """Forget remembered completions."""
+    ls.engine.clear_cache()
+    return {"cleared": True}
