@@ -1,0 +1,235 @@
+"""`deepseek-lsp demo`: an editor session played against the server, printed as an editor shows it.
+
+The server runs as a subprocess over stdio, exactly as editors launch it; the API is the
+built-in simulator on loopback (or the real API when DEEPSEEK_API_KEY is set and `--offline`
+is not given). `Editor` is a tiny LSP client that types, asks for ghost text and accepts it;
+the benchmarks drive the server with it too.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.client import LanguageClient
+
+from deepseek_lsp.documents import UTF16, Document
+
+
+class Editor:
+    """A scripted LSP client: one open document, a cursor, typing and ghost text."""
+
+    def __init__(self, env: dict[str, str], *, capabilities: lsp.ClientCapabilities | None = None,
+                 init_options: dict[str, Any] | None = None) -> None:
+        self.client = LanguageClient("deepseek-lsp-demo", "1")
+        self.env = env
+        self.capabilities = capabilities or lsp.ClientCapabilities(
+            text_document=lsp.TextDocumentClientCapabilities(
+                inline_completion=lsp.InlineCompletionClientCapabilities(),
+                synchronization=lsp.TextDocumentSyncClientCapabilities(),
+            ),
+            window=lsp.WindowClientCapabilities(work_done_progress=True),
+        )
+        self.init_options = init_options or {}
+        self.messages: list[str] = []
+        self.doc: Document | None = None
+        self.cursor = 0
+        self.client.feature(lsp.WINDOW_SHOW_MESSAGE)(
+            lambda params: self.messages.append(params.message)
+        )
+
+    async def start(self) -> float:
+        """Launch the server and initialize; returns the time `initialize` took (seconds)."""
+        await self.client.start_io(sys.executable, "-m", "deepseek_lsp", env=self.env)
+        started = time.perf_counter()
+        await self.client.initialize_async(lsp.InitializeParams(
+            capabilities=self.capabilities, root_uri=Path.cwd().as_uri(),
+            initialization_options=self.init_options,
+        ))
+        elapsed = time.perf_counter() - started
+        self.client.initialized(lsp.InitializedParams())
+        return elapsed
+
+    async def stop(self) -> None:
+        await self.client.shutdown_async(None)
+        self.client.exit(None)
+        await self.client.stop()
+
+    def open(self, uri: str, text: str, language_id: str = "python") -> None:
+        self.doc = Document(uri, language_id, 1, text)
+        self.client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+            lsp.TextDocumentItem(uri=uri, language_id=language_id, version=1, text=text)))
+
+    def move_to(self, offset: int) -> None:
+        self.cursor = offset
+
+    def type(self, text: str) -> None:
+        """Insert `text` at the cursor as one change (one keystroke when it is one character)."""
+        assert self.doc is not None
+        pos = self.doc.position_at(self.cursor, UTF16)
+        self.doc.apply_edit(pos, pos, text, UTF16)
+        self.doc.version += 1
+        self.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(self.doc.uri, self.doc.version),
+            content_changes=[lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(lsp.Position(*pos), lsp.Position(*pos)), text=text)],
+        ))
+        self.cursor += len(text)
+
+    async def ghost(self) -> lsp.InlineCompletionItem | None:
+        """Ask for ghost text at the cursor."""
+        assert self.doc is not None
+        result = await self.client.text_document_inline_completion_async(
+            lsp.InlineCompletionParams(
+                text_document=lsp.TextDocumentIdentifier(self.doc.uri),
+                position=lsp.Position(*self.doc.position_at(self.cursor, UTF16)),
+                context=lsp.InlineCompletionContext(
+                    trigger_kind=lsp.InlineCompletionTriggerKind.Automatic),
+            ))
+        items = result.items if isinstance(result, lsp.InlineCompletionList) else result or []
+        return items[0] if items else None
+
+    def accept(self, item: lsp.InlineCompletionItem) -> None:
+        """Apply a suggestion as the editor does on Tab: replace its range with its text."""
+        assert self.doc is not None and item.range is not None
+        text = item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
+        r = item.range
+        start = self.doc.offset_at(r.start.line, r.start.character, UTF16)
+        self.doc.apply_edit((r.start.line, r.start.character), (r.end.line, r.end.character),
+                            text, UTF16)
+        self.doc.version += 1
+        self.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(self.doc.uri, self.doc.version),
+            content_changes=[lsp.TextDocumentContentChangePartial(range=r, text=text)],
+        ))
+        self.cursor = start + len(text)
+
+    async def command(self, name: str, *args: Any) -> Any:
+        return await self.client.workspace_execute_command_async(
+            lsp.ExecuteCommandParams(command=name, arguments=list(args)))
+
+
+# -- printing -------------------------------------------------------------------------------------
+
+_COLOR = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _grey(text: str) -> str:
+    return f"\033[90m{text}\033[0m" if _COLOR else text
+
+
+def _show_ghost(editor: Editor, item: lsp.InlineCompletionItem | None, title: str) -> None:
+    assert editor.doc is not None
+    text = editor.doc.text
+    line_start = text.rfind("\n", 0, editor.cursor) + 1
+    print(f"\n── {title}")
+    if item is None:
+        print("   (no suggestion)")
+        return
+    ghost = item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
+    assert item.range is not None
+    end = editor.doc.offset_at(item.range.end.line, item.range.end.character, UTF16)
+    line_end = text.find("\n", end)
+    rest = text[end : len(text) if line_end < 0 else line_end]
+    shown = text[line_start : editor.cursor] + _grey(ghost) + rest
+    for line in shown.split("\n"):
+        print(f"   │ {line}")
+    if end > editor.cursor:
+        print(f"   (replaces the auto-closed {text[editor.cursor:end]!r} instead of repeating it)")
+
+
+async def run_demo(*, offline: bool) -> int:
+    from deepseek_lsp.simulator import SimulatorThread
+
+    use_api = bool(os.environ.get("DEEPSEEK_API_KEY")) and not offline
+    sim = None
+    env = dict(os.environ)
+    if not use_api:
+        sim = SimulatorThread(ttft_ms=150, tokens_per_s=80)
+        sim.start()
+        env.update(DEEPSEEK_API_KEY="sk-demo-offline", DEEPSEEK_BASE_URL=sim.base_url)
+    where = "the real DeepSeek API" if use_api else f"the built-in simulator at {sim.base_url}"
+    print(f"deepseek-lsp demo — an editor session over LSP against {where}")
+    sample = resources.files("deepseek_lsp.samples").joinpath("inventory.py").read_text("utf-8")
+    editor = Editor(env, init_options={"debounceMs": 50})
+    try:
+        init_s = await editor.start()
+        print(f"server started; initialize answered in {init_s * 1000:.0f} ms")
+        editor.open("file:///demo/inventory.py", sample)
+        editor.move_to(len(sample))
+
+        editor.type("def most_valuable(items: list[Item]) -> Item | None:\n")
+        editor.type('    """The item with the highest total value."""\n    ')
+        item = await editor.ghost()
+        _show_ghost(editor, item, "ghost text after typing a function header")
+
+        if item is not None:
+            ghost = str(item.insert_text)
+            typed = ghost[: min(6, len(ghost) - 1)]
+            before = (await editor.command("deepseek.status"))
+            for ch in typed:
+                editor.type(ch)
+                item = await editor.ghost()
+            after = (await editor.command("deepseek.status"))
+            _show_ghost(editor, item, f"typing through the suggestion ({typed!r}, "
+                        f"{len(typed)} keystrokes)")
+            print(f"   upstream requests while typing through: "
+                  f"{_get(after, 'upstreamRequests') - _get(before, 'upstreamRequests')}")
+            if item is not None:
+                editor.accept(item)
+                print("── Tab: suggestion accepted")
+
+        editor.type("\n\n\nprint(")
+        editor.type(")")  # the editor auto-closes the bracket
+        editor.move_to(editor.cursor - 1)
+        item = await editor.ghost()
+        _show_ghost(editor, item, "inside an auto-closed call")
+        if item is not None:
+            editor.accept(item)
+
+        assert editor.doc is not None
+        print("\n── the file now ends with:")
+        for line in editor.doc.text.rstrip("\n").split("\n")[-8:]:
+            print(f"   │ {line}")
+
+        status = await editor.command("deepseek.status")
+        _print_status(status)
+        for message in editor.messages:
+            print(f"   editor message: {message}")
+    finally:
+        await editor.stop()
+        if sim is not None:
+            sim.stop()
+    return 0
+
+
+def _get(status: Any, key: str) -> Any:
+    return status.get(key) if isinstance(status, dict) else getattr(status, key, None)
+
+
+def _print_status(status: Any) -> None:
+    print("\n── deepseek.status")
+    rows = [
+        ("completion requests from the editor", "completionRequests"),
+        ("upstream API requests", "upstreamRequests"),
+        ("answered by type-ahead", "typeAheadHits"),
+        ("answered from cache", "cacheHits"),
+        ("prompt tokens (cache hit / miss)", None),
+        ("completion tokens", "completionTokens"),
+        ("estimated cost", None),
+        ("model", "model"),
+    ]
+    for label, key in rows:
+        if key is not None:
+            value = _get(status, key)
+        elif label.startswith("prompt"):
+            value = (f"{_get(status, 'promptCacheHitTokens')} / "
+                     f"{_get(status, 'promptCacheMissTokens')}")
+        else:
+            value = f"{_get(status, 'estimatedCost'):.6f} {_get(status, 'currency')}"
+        print(f"   {label:<38} {value}")
