@@ -2,6 +2,7 @@
 
     DeepSeekError                    base; .status, .retryable, .retry_after, .user_message
     ├── MissingKeyError              no key configured (never sent)
+    │   └── InvalidKeyError          a key that cannot go into an HTTP header (never sent)
     ├── AuthenticationError          401: wrong key
     ├── InsufficientBalanceError     402: account out of balance
     ├── InvalidRequestError          400 / 422: the request itself is wrong
@@ -49,6 +50,13 @@ class MissingKeyError(DeepSeekError):
     kind = "missing_key"
     default_message = ("No DeepSeek API key: set DEEPSEEK_API_KEY in the environment the editor "
                        "starts from, or the `deepseek.apiKey` setting.")
+
+
+class InvalidKeyError(MissingKeyError):
+    """Same family as a missing key: the fix is the same setting."""
+
+    default_message = ("The DeepSeek API key contains spaces or non-ASCII characters, so it "
+                       "cannot be sent; check DEEPSEEK_API_KEY or `deepseek.apiKey`.")
 
 
 class AuthenticationError(DeepSeekError):

@@ -64,6 +64,8 @@ class FimResult:
     finish_reason: str | None
     usage: Usage
     model: str = ""
+    #: DeepSeek's `logprobs` object as sent (streams: list fields concatenated), if requested.
+    logprobs: dict[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class ChatResult:
     usage: Usage
     model: str = ""
     tool_calls: tuple[dict[str, Any], ...] = ()
+    #: DeepSeek's `logprobs` object as sent (streams: list fields concatenated), if requested.
+    logprobs: dict[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,740 @@
+"""The async DeepSeek client: one thin, honest layer over httpx.
+
+It owns the HTTP details every caller would otherwise get wrong:
+
+- HTTP/1.1 only: cancelling a request closes its connection at once, so DeepSeek stops
+  generating (over HTTP/2 httpcore sends no RST_STREAM and the tokens keep costing).
+- One overall deadline per call (connect → last byte). httpx's read timeout is per gap
+  between chunks, so `: keep-alive` lines would extend it for ever; we use
+  `asyncio.timeout_at` instead.
+- Every failure becomes one error of `errors.py`; the key goes only into the
+  `Authorization` header and never into a message, repr or log.
+- No retries: callers decide (they know whether a keystroke is still worth answering).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import math
+import re
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Generic, Self, TypedDict, TypeVar, Unpack
+
+import httpx
+
+from .. import __version__
+from ..config import DEFAULT_BASE_URL
+from .errors import (
+    APIConnectionError,
+    DeepSeekError,
+    InvalidKeyError,
+    InvalidRequestError,
+    MalformedResponseError,
+    MissingKeyError,
+    RequestTimeoutError,
+    ServerError,
+    error_for_status,
+)
+from .sse import SSEEvent, iter_events
+from .types import Balance, BalanceInfo, ChatDelta, ChatResult, FimParams, FimResult, Model, Usage
+
+__all__ = [
+    "USER_AGENT",
+    "ChatOptions",
+    "ChatStream",
+    "DeepSeekClient",
+    "FimOptions",
+    "FimStream",
+    "parse_retry_after",
+]
+
+USER_AGENT = f"deepseek-lsp/{__version__}"
+MAX_STOP = 16
+MAX_LOGPROBS = 20
+#: After `[DONE]`, how long to wait for the body's end so the connection can be reused.
+_DRAIN_S = 0.5
+_KEY_OK = re.compile(r"^[\x21-\x7e]+$")
+
+Piece = TypeVar("Piece")
+
+
+class FimOptions(TypedDict, total=False):
+    """FIM options beyond `FimParams`; omitted ones are not sent (DeepSeek's defaults apply)."""
+
+    echo: bool
+    logprobs: int | None  # 0-20
+    frequency_penalty: float | None
+    presence_penalty: float | None
+
+
+class ChatOptions(TypedDict, total=False):
+    """Chat options; omitted or None ones are not sent (DeepSeek's defaults apply)."""
+
+    max_tokens: int | None
+    stop: Sequence[str] | None  # at most 16
+    temperature: float | None
+    top_p: float | None
+    frequency_penalty: float | None
+    presence_penalty: float | None
+    response_format: str | None  # "json_object" or "text"
+    tools: list[dict[str, Any]] | None
+    tool_choice: str | dict[str, Any] | None
+    logprobs: bool | None
+    top_logprobs: int | None  # 0-20
+    thinking: bool | None  # V4 models: True/False → "thinking": {"type": "enabled"/"disabled"}
+    prefix_completion: bool  # last message is an assistant prefix; uses /beta
+
+
+class DeepSeekClient:
+    """DeepSeek's HTTP API: models, balance, FIM and chat, plain or streamed.
+
+    One `httpx.AsyncClient` (keep-alive pool) per object; close it with `aclose()` or use
+    `async with`. Use it from one event loop.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        connect_timeout_s: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._api_key = (api_key or "").strip() or None
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            http1=True,
+            http2=False,
+            trust_env=True,
+            verify=True,
+            follow_redirects=False,
+            # Only connecting has its own limit; everything else is under the call's deadline.
+            timeout=httpx.Timeout(None, connect=connect_timeout_s),
+            limits=httpx.Limits(max_keepalive_connections=8, keepalive_expiry=30.0),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        key = "set" if self._api_key else "missing"
+        return f"DeepSeekClient(base_url={self.base_url!r}, api_key=<{key}>)"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- account ------------------------------------------------------------------------------
+
+    async def list_models(self, *, deadline_s: float = 10.0) -> list[Model]:
+        """`GET /models`: the models this key may use."""
+        data = await self._call_json("GET", "/models", None, deadline_s)
+        items = data.get("data")
+        if not isinstance(items, list):
+            raise MalformedResponseError("GET /models sent no `data` list")
+        return [
+            Model(id=str(m["id"]), owned_by=str(m.get("owned_by") or ""))
+            for m in items
+            if isinstance(m, dict) and m.get("id")
+        ]
+
+    async def balance(self, *, deadline_s: float = 10.0) -> Balance:
+        """`GET /user/balance`: every currency, with its granted and topped-up parts."""
+        data = await self._call_json("GET", "/user/balance", None, deadline_s)
+        infos = data.get("balance_infos")
+        if not isinstance(infos, list):
+            raise MalformedResponseError("GET /user/balance sent no `balance_infos` list")
+        return Balance(
+            is_available=bool(data.get("is_available")),
+            infos=tuple(
+                BalanceInfo(
+                    currency=str(i.get("currency") or ""),
+                    total_balance=str(i.get("total_balance") or "0"),
+                    granted_balance=str(i.get("granted_balance") or "0"),
+                    topped_up_balance=str(i.get("topped_up_balance") or "0"),
+                )
+                for i in infos
+                if isinstance(i, dict)
+            ),
+        )
+
+    # -- FIM ------------------------------------------------------------------------------------
+
+    async def fim(
+        self, params: FimParams, *, model: str, deadline_s: float, **options: Unpack[FimOptions]
+    ) -> FimResult:
+        """`POST /beta/completions`: one fill-in-the-middle completion."""
+        body = _fim_body(params, model, options)
+        data = await self._call_json("POST", "/beta/completions", body, deadline_s)
+        choice = _first_choice(data)
+        text = choice.get("text")
+        if not isinstance(text, str):
+            raise MalformedResponseError("the completion has no `text`")
+        return FimResult(
+            text=text,
+            finish_reason=choice.get("finish_reason"),
+            usage=Usage.from_json(data.get("usage")),
+            model=str(data.get("model") or model),
+            logprobs=choice.get("logprobs") or None,
+        )
+
+    def fim_stream(
+        self, params: FimParams, *, model: str, deadline_s: float, **options: Unpack[FimOptions]
+    ) -> FimStream:
+        """`POST /beta/completions` streamed: `async with ... as s: async for text in s`.
+
+        Leaving the block early closes the connection, which stops the generation.
+        """
+        body = _fim_body(params, model, options)
+        return FimStream(self, "/beta/completions", _streaming(body), deadline_s, model)
+
+    # -- chat -----------------------------------------------------------------------------------
+
+    async def chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        model: str,
+        deadline_s: float,
+        **options: Unpack[ChatOptions],
+    ) -> ChatResult:
+        """`POST /chat/completions` (or `/beta/...` for prefix completion): one answer."""
+        path, body = _chat_body(messages, model, options)
+        data = await self._call_json("POST", path, body, deadline_s)
+        choice = _first_choice(data)
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            raise MalformedResponseError("the answer has no `message`")
+        return ChatResult(
+            content=message.get("content") or "",
+            reasoning_content=message.get("reasoning_content") or None,
+            finish_reason=choice.get("finish_reason"),
+            usage=Usage.from_json(data.get("usage")),
+            model=str(data.get("model") or model),
+            tool_calls=tuple(message.get("tool_calls") or ()),
+            logprobs=choice.get("logprobs") or None,
+        )
+
+    def chat_stream(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        model: str,
+        deadline_s: float,
+        **options: Unpack[ChatOptions],
+    ) -> ChatStream:
+        """Streamed chat: `async with ... as s: async for delta in s` (`ChatDelta`s)."""
+        path, body = _chat_body(messages, model, options)
+        return ChatStream(self, path, _streaming(body), deadline_s, model)
+
+    # -- transport ------------------------------------------------------------------------------
+
+    def _auth_headers(self) -> dict[str, str]:
+        """The Authorization header; fails before any I/O when the key cannot be used."""
+        if not self._api_key:
+            raise MissingKeyError()
+        if not _KEY_OK.match(self._api_key):
+            raise InvalidKeyError()
+        return {"Authorization": f"Bearer {self._api_key}"}
+
+    def _redact(self, text: str) -> str:
+        """Servers and proxies may echo the key; it must never reach a message."""
+        if self._api_key and self._api_key in text:
+            return text.replace(self._api_key, "sk-…(redacted)")
+        return text
+
+    async def _send(
+        self, method: str, path: str, body: dict[str, Any] | None, deadline: float,
+        deadline_s: float,
+    ) -> httpx.Response:
+        """Send a request and return the open response once its status is a success.
+
+        The caller must close it. Error statuses are read, closed and raised here.
+        """
+        headers = self._auth_headers()
+        try:
+            request = self._http.build_request(
+                method, self.base_url + path, json=body, headers=headers
+            )
+        except httpx.InvalidURL as exc:
+            raise APIConnectionError(f"invalid base URL {self.base_url!r}: {exc}") from None
+        try:
+            async with asyncio.timeout_at(deadline):
+                response = await self._http.send(request, stream=True)
+                if response.is_success:
+                    return response
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise _timeout(deadline_s) from None
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, request) from exc
+        raise error_for_status(
+            response.status_code,
+            self._redact(_error_message(response)),
+            parse_retry_after(response.headers.get("retry-after")),
+        )
+
+    async def _call_json(
+        self, method: str, path: str, body: dict[str, Any] | None, deadline_s: float
+    ) -> dict[str, Any]:
+        """A non-streaming call: the whole JSON body, keep-alive blank lines stripped."""
+        deadline = asyncio.get_running_loop().time() + deadline_s
+        response = await self._send(method, path, body, deadline, deadline_s)
+        try:
+            async with asyncio.timeout_at(deadline):
+                raw = await response.aread()
+        except TimeoutError:
+            raise _timeout(deadline_s) from None
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, response.request) from exc
+        finally:
+            await response.aclose()
+        return _parse_json_object(raw, response.headers.get("content-type", ""))
+
+    def _transport_error(self, exc: httpx.HTTPError, request: httpx.Request) -> DeepSeekError:
+        """Map httpx's failures to the tree: timeouts, bad bodies, everything else a connection."""
+        reason = self._redact(str(exc)) or type(exc).__name__
+        where = f"{request.method} {request.url.host}{request.url.path}"
+        if isinstance(exc, httpx.DecodingError):
+            return MalformedResponseError(f"{where}: {reason}")
+        if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+            return RequestTimeoutError(f"{where}: {reason}")
+        if isinstance(exc, httpx.ConnectTimeout):
+            reason = "connecting timed out"
+        return APIConnectionError(f"{where}: {reason}")
+
+
+class _EventStream(Generic[Piece]):
+    """An open SSE response, read chunk by chunk under one deadline.
+
+    Subclasses turn each JSON chunk into a piece for the caller and build the final result.
+    """
+
+    def __init__(
+        self, client: DeepSeekClient, path: str, body: dict[str, Any], deadline_s: float,
+        model: str,
+    ) -> None:
+        self._client = client
+        self._path = path
+        self._body = body
+        self._deadline_s = deadline_s
+        self._deadline = 0.0
+        self._model = model
+        self._response: httpx.Response | None = None
+        self._events: AsyncGenerator[SSEEvent, None] | None = None
+        self._saw_done = False
+        self._saw_choice = False
+        self._complete = False
+        self._finish_reason: str | None = None
+        self._usage: dict[str, Any] | None = None
+        self._logprobs: dict[str, Any] | None = None
+
+    async def __aenter__(self) -> Self:
+        self._deadline = asyncio.get_running_loop().time() + self._deadline_s
+        self._response = await self._client._send(
+            "POST", self._path, self._body, self._deadline, self._deadline_s
+        )
+        self._events = iter_events(self._response.aiter_lines())
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._close()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Piece:
+        while not self._complete:
+            chunk = await self._next_chunk()
+            if chunk is None:
+                self._finish()
+                break
+            piece = self._take(chunk)
+            if piece is not None:
+                return piece
+        raise StopAsyncIteration
+
+    @property
+    def complete(self) -> bool:
+        """True once the stream ended properly (`[DONE]` or a finish reason)."""
+        return self._complete
+
+    def _take(self, chunk: dict[str, Any]) -> Piece | None:
+        """Accumulate one chunk; return what the caller should see now, if anything."""
+        raise NotImplementedError
+
+    def _choice(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
+        """The first choice of a chunk, with the bookkeeping every stream shares."""
+        if isinstance(chunk.get("usage"), dict):
+            self._usage = chunk["usage"]
+        if chunk.get("model"):
+            self._model = str(chunk["model"])
+        choices = chunk.get("choices")
+        if not (isinstance(choices, list) and choices and isinstance(choices[0], dict)):
+            return None  # the usage-only chunk at the end
+        choice: dict[str, Any] = choices[0]
+        self._saw_choice = True
+        if choice.get("finish_reason"):
+            self._finish_reason = str(choice["finish_reason"])
+        self._logprobs = _merge_logprobs(self._logprobs, choice.get("logprobs"))
+        return choice
+
+    async def _next_chunk(self) -> dict[str, Any] | None:
+        """The next JSON chunk, or None at a proper end; raises on anything else."""
+        assert self._events is not None and self._response is not None, "use `async with`"
+        if self._saw_done:
+            return None
+        try:
+            async with asyncio.timeout_at(self._deadline):
+                event = await anext(self._events, None)
+        except TimeoutError:
+            raise _timeout(self._deadline_s) from None
+        except httpx.HTTPError as exc:
+            raise self._client._transport_error(exc, self._response.request) from exc
+        if event is None:
+            if self._finish_reason is None:
+                raise MalformedResponseError("the stream ended before [DONE]")
+            return None
+        if event.is_done:
+            self._saw_done = True
+            await self._drain()
+            return None
+        try:
+            chunk = json.loads(event.data)
+        except ValueError:
+            raise MalformedResponseError(f"a chunk is not JSON: {event.data[:80]!r}") from None
+        if not isinstance(chunk, dict):
+            raise MalformedResponseError("a stream chunk is not a JSON object")
+        if "error" in chunk:
+            raise ServerError(self._client._redact(_message_of(chunk) or "error in stream"))
+        return chunk
+
+    def _finish(self) -> None:
+        if not self._saw_choice:
+            raise MalformedResponseError("the stream carried no choices")
+        self._complete = True
+
+    async def _drain(self) -> None:
+        """Read the body's end after `[DONE]` so the connection goes back to the pool."""
+        assert self._events is not None
+        remaining = self._deadline - asyncio.get_running_loop().time()
+        try:
+            async with asyncio.timeout(max(0.0, min(_DRAIN_S, remaining))):
+                async for _ in self._events:
+                    pass
+        except (TimeoutError, httpx.HTTPError):
+            pass  # the answer is complete; the connection is simply not reused
+
+    async def _close(self) -> None:
+        if self._events is not None:
+            await self._events.aclose()
+        if self._response is not None:
+            await self._response.aclose()
+
+    def _require_complete(self) -> None:
+        if not self._complete:
+            raise RuntimeError("the stream has not been read to its end")
+
+
+class FimStream(_EventStream[str]):
+    """A streamed FIM completion; yields text pieces, then `result` is the `FimResult`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._parts: list[str] = []
+
+    @property
+    def text(self) -> str:
+        """The text received so far (also after leaving early)."""
+        return "".join(self._parts)
+
+    @property
+    def result(self) -> FimResult:
+        self._require_complete()
+        return FimResult(
+            text=self.text,
+            finish_reason=self._finish_reason,
+            usage=Usage.from_json(self._usage),
+            model=self._model,
+            logprobs=self._logprobs,
+        )
+
+    def _take(self, chunk: dict[str, Any]) -> str | None:
+        choice = self._choice(chunk)
+        text = choice.get("text") if choice else None
+        if not isinstance(text, str) or not text:
+            return None
+        self._parts.append(text)
+        return text
+
+
+class ChatStream(_EventStream[ChatDelta]):
+    """A streamed chat answer; yields `ChatDelta`s, then `result` is the `ChatResult`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._content: list[str] = []
+        self._reasoning: list[str] = []
+        self._tool_calls: dict[int, dict[str, Any]] = {}
+
+    @property
+    def content(self) -> str:
+        """The answer received so far (also after leaving early)."""
+        return "".join(self._content)
+
+    @property
+    def reasoning_content(self) -> str:
+        """The reasoning received so far; shown apart, never sent back."""
+        return "".join(self._reasoning)
+
+    @property
+    def result(self) -> ChatResult:
+        self._require_complete()
+        return ChatResult(
+            content=self.content,
+            reasoning_content=self.reasoning_content or None,
+            finish_reason=self._finish_reason,
+            usage=Usage.from_json(self._usage),
+            model=self._model,
+            tool_calls=tuple(self._tool_calls[i] for i in sorted(self._tool_calls)),
+            logprobs=self._logprobs,
+        )
+
+    def _take(self, chunk: dict[str, Any]) -> ChatDelta | None:
+        choice = self._choice(chunk)
+        delta = choice.get("delta") if choice else None
+        if not isinstance(delta, dict):
+            return None
+        if isinstance(delta.get("tool_calls"), list):
+            _merge_tool_calls(self._tool_calls, delta["tool_calls"])
+        content = delta.get("content") or ""
+        reasoning = delta.get("reasoning_content") or ""
+        if not content and not reasoning:
+            return None
+        self._content.append(content)
+        self._reasoning.append(reasoning)
+        return ChatDelta(content=content, reasoning_content=reasoning)
+
+
+# -- request bodies -------------------------------------------------------------------------------
+
+
+def _without_nones(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def _check_stop(stop: Sequence[str] | None) -> list[str] | None:
+    if not stop:
+        return None
+    if isinstance(stop, str):
+        return [stop]
+    if len(stop) > MAX_STOP:
+        raise InvalidRequestError(f"at most {MAX_STOP} stop strings are allowed, got {len(stop)}")
+    return list(stop)
+
+
+def _check_options(given: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(unknown)}")
+
+
+def _check_logprobs(name: str, value: int | None) -> None:
+    if value is not None and not 0 <= value <= MAX_LOGPROBS:
+        raise InvalidRequestError(f"`{name}` must be 0-{MAX_LOGPROBS}, got {value}")
+
+
+def _fim_body(params: FimParams, model: str, options: FimOptions) -> dict[str, Any]:
+    _check_options(options, FimOptions.__optional_keys__)
+    _check_logprobs("logprobs", options.get("logprobs"))
+    return _without_nones({
+        "model": model,
+        "prompt": params.prompt,
+        "suffix": params.suffix,
+        "max_tokens": params.max_tokens,
+        "stop": _check_stop(params.stop),
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "echo": options.get("echo", False),
+        "logprobs": options.get("logprobs"),
+        "frequency_penalty": options.get("frequency_penalty"),
+        "presence_penalty": options.get("presence_penalty"),
+    })
+
+
+def _outgoing_messages(
+    messages: Sequence[Mapping[str, Any]], prefix_completion: bool
+) -> list[dict[str, Any]]:
+    """Copies without `reasoning_content` (DeepSeek answers 400 when it is sent back)."""
+    out = [{k: v for k, v in m.items() if k != "reasoning_content"} for m in messages]
+    if prefix_completion:
+        if not out or out[-1].get("role") != "assistant":
+            raise InvalidRequestError("prefix completion needs an assistant message last")
+        out[-1]["prefix"] = True
+    return out
+
+
+def _chat_body(
+    messages: Sequence[Mapping[str, Any]], model: str, options: ChatOptions
+) -> tuple[str, dict[str, Any]]:
+    """The chat request's path and body (prefix completion lives under `/beta`)."""
+    _check_options(options, ChatOptions.__optional_keys__)
+    _check_logprobs("top_logprobs", options.get("top_logprobs"))
+    prefix = options.get("prefix_completion", False)
+    response_format = options.get("response_format")
+    thinking = options.get("thinking")
+    body = _without_nones({
+        "model": model,
+        "messages": _outgoing_messages(messages, prefix),
+        "max_tokens": options.get("max_tokens"),
+        "stop": _check_stop(options.get("stop")),
+        "temperature": options.get("temperature"),
+        "top_p": options.get("top_p"),
+        "frequency_penalty": options.get("frequency_penalty"),
+        "presence_penalty": options.get("presence_penalty"),
+        "response_format": {"type": response_format} if response_format else None,
+        "tools": options.get("tools"),
+        "tool_choice": options.get("tool_choice"),
+        "logprobs": options.get("logprobs"),
+        "top_logprobs": options.get("top_logprobs"),
+        "thinking": None if thinking is None
+        else {"type": "enabled" if thinking else "disabled"},
+    })
+    return ("/beta/chat/completions" if prefix else "/chat/completions"), body
+
+
+def _streaming(body: dict[str, Any]) -> dict[str, Any]:
+    """Ask for a stream, with the usage chunk at its end (DeepSeek sends it only if asked)."""
+    return {**body, "stream": True, "stream_options": {"include_usage": True}}
+
+
+# -- responses ------------------------------------------------------------------------------------
+
+
+def _timeout(deadline_s: float) -> RequestTimeoutError:
+    return RequestTimeoutError(f"no complete answer within {deadline_s:g} s")
+
+
+def _parse_json_object(raw: bytes, content_type: str) -> dict[str, Any]:
+    """A success body as a JSON object; blank keep-alive lines before it are fine."""
+    text = raw.strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        what = _page_text(text.decode("utf-8", "replace")) if text else "an empty body"
+        raise MalformedResponseError(
+            f"expected JSON, got {content_type or 'no content type'}: {what}"
+        ) from None
+    if not isinstance(data, dict):
+        raise MalformedResponseError("the body is not a JSON object")
+    return data
+
+
+def _first_choice(data: dict[str, Any]) -> dict[str, Any]:
+    choices = data.get("choices")
+    if not (isinstance(choices, list) and choices and isinstance(choices[0], dict)):
+        raise MalformedResponseError("the answer carried no choices")
+    choice: dict[str, Any] = choices[0]
+    return choice
+
+
+def _message_of(data: Any) -> str | None:
+    """DeepSeek's `{"error": {"message": ...}}` (or a few near variants) → the message."""
+    if not isinstance(data, dict):
+        return None
+    err = data.get("error", data)
+    if isinstance(err, str):
+        return err
+    if isinstance(err, dict):
+        for key in ("message", "detail", "msg"):
+            if isinstance(err.get(key), str) and err[key]:
+                return str(err[key])
+    return None
+
+
+def _page_text(text: str) -> str:
+    """A short readable line from a non-JSON body: an HTML page's title, or its first text."""
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    has_title = title is not None and title.group(1).strip()
+    text = title.group(1) if title and has_title else re.sub(r"<[^>]*>", " ", text)
+    text = " ".join(text.split())
+    return text[:200] + ("…" if len(text) > 200 else "")
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The message of an error response, JSON or not."""
+    text = response.content.decode("utf-8", "replace").strip()
+    if not text:
+        return f"HTTP {response.status_code} {response.reason_phrase}".strip()
+    try:
+        message = _message_of(json.loads(text))
+    except ValueError:
+        message = None
+    return message or _page_text(text)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """`Retry-After` as seconds from now: delta-seconds or an HTTP date; None if unusable."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+def _merge_logprobs(acc: dict[str, Any] | None, piece: Any) -> dict[str, Any] | None:
+    """Streamed logprobs arrive per chunk: concatenate their list fields."""
+    if not isinstance(piece, dict):
+        return acc
+    acc = {} if acc is None else acc
+    for key, value in piece.items():
+        if isinstance(value, list):
+            if not isinstance(acc.get(key), list):
+                acc[key] = []
+            acc[key].extend(value)
+        else:
+            acc.setdefault(key, value)
+    return acc
+
+
+def _merge_tool_calls(acc: dict[int, dict[str, Any]], deltas: list[Any]) -> None:
+    """Streamed tool calls arrive as fragments keyed by `index`; join their arguments."""
+    for delta in deltas:
+        if not isinstance(delta, dict):
+            continue
+        call = acc.setdefault(
+            int(delta.get("index", len(acc))),
+            {"id": "", "type": "function", "function": {"name": "", "arguments": ""}},
+        )
+        if delta.get("id"):
+            call["id"] = delta["id"]
+        if delta.get("type"):
+            call["type"] = delta["type"]
+        function = delta.get("function")
+        if isinstance(function, dict):
+            call["function"]["name"] += function.get("name") or ""
+            call["function"]["arguments"] += function.get("arguments") or ""
