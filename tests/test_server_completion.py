@@ -1,0 +1,244 @@
+"""Inline completions end to end: the server over stdio, the simulator on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from lsprotocol import types as lsp
+
+from deepseek_lsp.demo import INLINE_CLIENT
+from deepseek_lsp.documents import UTF8, UTF16
+from deepseek_lsp.simulator import Rule
+
+FIM = "/beta/completions"
+PY = "file:///work/app.py"
+
+
+def fim_requests(sim):
+    return sim.requests(FIM)
+
+
+def inline_params(editor, encoding=UTF16):
+    line, character = editor.doc.position_at(editor.cursor, encoding)
+    return lsp.InlineCompletionParams(
+        text_document=lsp.TextDocumentIdentifier(editor.doc.uri),
+        position=lsp.Position(line, character),
+        context=lsp.InlineCompletionContext(trigger_kind=lsp.InlineCompletionTriggerKind.Automatic),
+    )
+
+
+async def test_capabilities_are_advertised(start_server):
+    editor = await start_server()
+    capabilities = editor.server_capabilities
+    assert capabilities.inline_completion_provider is not None
+    assert capabilities.completion_provider is not None
+    assert capabilities.text_document_sync.change == lsp.TextDocumentSyncKind.Incremental
+    assert capabilities.position_encoding == lsp.PositionEncodingKind.Utf16
+    assert {"deepseek.status", "deepseek.toggle", "deepseek.clearCache"} <= set(
+        capabilities.execute_command_provider.commands)
+
+
+async def test_request_shape_prompt_suffix_model(start_server, sim):
+    sim.script(Rule(path=FIM, text="return a + b"))
+    editor = await start_server()
+    editor.open(PY, "def add(a, b):\n    \n\nprint(add(1, 2))\n")
+    editor.move_to(len("def add(a, b):\n    "))
+    item = await editor.ghost()
+    assert item is not None and item.insert_text == "return a + b"
+    (req,) = fim_requests(sim)
+    body = req.json
+    assert body["prompt"].endswith("def add(a, b):\n    ")
+    assert "app.py" in body["prompt"].split("\n", 1)[0]  # the path header leads
+    assert body["suffix"].startswith("\n\nprint(add(1, 2))")
+    assert body["model"] == "deepseek-v4-flash"
+    assert 0 < body["max_tokens"] <= 4096
+    assert len(body.get("stop") or []) <= 16
+    assert req.headers["Authorization"] == "Bearer ***"  # recorded without the key
+
+
+@pytest.mark.parametrize(("encoding", "offered"), [(UTF16, None), (UTF8, ["utf-8", "utf-16"])])
+async def test_ranges_are_exact_with_emoji_and_cjk(start_server, sim, encoding, offered):
+    sim.script(Rule(path=FIM, text='世界 🌍")'))
+    caps = INLINE_CLIENT
+    if offered:
+        caps = lsp.ClientCapabilities(
+            text_document=INLINE_CLIENT.text_document, window=INLINE_CLIENT.window,
+            general=lsp.GeneralClientCapabilities(position_encodings=offered),
+        )
+    editor = await start_server(capabilities=caps)
+    text = 'print("😀 你好 ")\n'
+    editor.open(PY, text)
+    cursor = text.index('")')  # after the space, before the auto-closed `")`
+    editor.move_to(cursor)
+    result = await editor.client.text_document_inline_completion_async(
+        inline_params(editor, encoding))
+    (item,) = result.items
+    line, character = editor.doc.position_at(cursor, encoding)
+    assert item.range.start == lsp.Position(line, character)
+    # the model repeated the closing quote: the item replaces the existing `"` instead
+    end_offset = editor.doc.offset_at(item.range.end.line, item.range.end.character, encoding)
+    final = text[:cursor] + item.insert_text + text[end_offset:]
+    assert final == 'print("😀 你好 世界 🌍")\n'
+
+
+async def test_auto_closed_bracket_is_not_duplicated(start_server, sim):
+    sim.script(Rule(path=FIM, text='"hello, world")'))
+    editor = await start_server()
+    editor.open(PY, "def main():\n    print()\n")
+    editor.move_to(len("def main():\n    print("))
+    item = await editor.ghost()
+    assert item is not None
+    editor.accept(item)
+    assert editor.doc.line_text(1) == '    print("hello, world")'
+
+
+async def test_typing_through_a_suggestion_makes_no_new_requests(start_server, sim):
+    sim.script(Rule(path=FIM, text="total = sum(values)"))
+    editor = await start_server()
+    editor.open(PY, "values = [1, 2, 3]\n")
+    editor.move_to(len(editor.doc.text))
+    first = await editor.ghost()
+    assert first is not None and first.insert_text == "total = sum(values)"
+    for i, ch in enumerate("total = s"):
+        editor.type(ch)
+        item = await editor.ghost()
+        assert item is not None
+        assert item.insert_text == "total = sum(values)"[i + 1 :]
+    assert len(fim_requests(sim)) == 1
+
+
+async def test_a_burst_of_keystrokes_makes_few_requests(start_server, sim):
+    editor = await start_server(init_options={"debounceMs": 150})
+    editor.open(PY, "import os\n\n")
+    editor.move_to(len(editor.doc.text))
+    pending = []
+    for ch in "def load_config(path):":
+        editor.type(ch)
+        pending.append(asyncio.ensure_future(editor.ghost()))
+        await asyncio.sleep(0.02)
+    results = await asyncio.gather(*pending)
+    assert len(fim_requests(sim)) <= 2
+    assert results[-1] is not None or len(fim_requests(sim)) == 1
+    assert all(r is None for r in results[:-3])  # superseded requests get empty answers
+
+
+async def test_cancel_request_closes_the_upstream_connection(start_server, sim):
+    sim.script(Rule(path=FIM, stall_s=10, keepalive_s=0.2))
+    editor = await start_server()
+    editor.open(PY, "x = 1\n")
+    editor.move_to(len(editor.doc.text))
+    msg_id = str(uuid.uuid4())
+    future = editor.client.protocol.send_request_async(
+        lsp.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(editor), msg_id=msg_id)
+    assert sim.wait_for(lambda reqs: any(r.path == FIM for r in reqs), timeout=5)
+    editor.client.cancel_request(lsp.CancelParams(id=msg_id))
+    with pytest.raises(Exception):  # noqa: B017 - the client gets RequestCancelled
+        await asyncio.wait_for(future, 5)
+    assert sim.wait_for(lambda reqs: any(r.path == FIM and r.disconnected for r in reqs),
+                        timeout=3)
+
+
+async def test_unopened_documents_and_invalid_positions_are_answered(start_server, sim):
+    editor = await start_server()
+    result = await editor.client.text_document_inline_completion_async(
+        lsp.InlineCompletionParams(
+            text_document=lsp.TextDocumentIdentifier("file:///never/opened.py"),
+            position=lsp.Position(0, 0),
+            context=lsp.InlineCompletionContext(
+                trigger_kind=lsp.InlineCompletionTriggerKind.Invoked)))
+    assert not result or not result.items
+    editor.open(PY, "a = 1\n")
+    for line, character in [(99, 0), (0, 500)]:
+        result = await editor.client.text_document_inline_completion_async(
+            lsp.InlineCompletionParams(
+                text_document=lsp.TextDocumentIdentifier(PY),
+                position=lsp.Position(line, character),
+                context=lsp.InlineCompletionContext(
+                    trigger_kind=lsp.InlineCompletionTriggerKind.Invoked)))
+        assert result is None or isinstance(result, lsp.InlineCompletionList)
+    assert len(fim_requests(sim)) <= 1  # only the clamped end-of-line position may ask
+
+
+async def test_huge_line_is_bounded(start_server, sim):
+    sim.script(Rule(path=FIM, text="0]"))
+    editor = await start_server()
+    editor.open(PY, "data = [" + "1, " * 300_000 + "\n")
+    editor.move_to(len(editor.doc.text) - 1)
+    await editor.ghost()
+    for req in fim_requests(sim):
+        assert len(req.json["prompt"]) < 100_000
+
+
+async def test_excluded_files_never_leave_the_machine(start_server, sim):
+    editor = await start_server()
+    secret = "API_TOKEN=very-secret-value-123\n"
+    editor.open("file:///work/.env", secret, language_id="dotenv")
+    editor.move_to(len(secret))
+    assert await editor.ghost() is None
+    # open a Python file too: the .env file must not be used as neighbour context either
+    editor.open(PY, "import os\n")
+    editor.move_to(len(editor.doc.text))
+    await editor.ghost()
+    for req in sim.requests():
+        assert "very-secret-value" not in (req.raw or "")
+
+
+async def test_settings_change_at_run_time(start_server, sim):
+    editor = await start_server()
+    editor.open(PY, "import os\n")
+    editor.move_to(len(editor.doc.text))
+    editor.client.set_configuration({"deepseek": {"enable": False}})
+    editor.client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(settings={"deepseek": {"enable": False}}))
+    await asyncio.sleep(0.3)
+    assert await editor.ghost() is None
+    assert fim_requests(sim) == []
+    editor.client.set_configuration({"deepseek": {"enable": True, "debounceMs": -1}})
+    editor.client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(settings={}))
+    await asyncio.sleep(0.3)
+    await editor.ghost()
+    assert len(fim_requests(sim)) == 1
+    warnings = [m.message for m in editor.client.messages if "debounceMs" in m.message]
+    assert len(warnings) == 1 and "0-2000" in warnings[0]
+
+
+async def test_completion_fallback_inserts_the_whole_suggestion(start_server, sim):
+    sim.script(Rule(path=FIM, text="urn sum(values) / len(values)"))
+    no_inline = lsp.ClientCapabilities(
+        text_document=lsp.TextDocumentClientCapabilities(
+            completion=lsp.CompletionClientCapabilities(
+                completion_item=lsp.ClientCompletionItemOptions(snippet_support=True))))
+    editor = await start_server(capabilities=no_inline)
+    editor.open(PY, "def mean(values):\n    ret\n")
+    editor.move_to(len("def mean(values):\n    ret"))
+    line, character = editor.doc.position_at(editor.cursor, UTF16)
+    result = await editor.client.text_document_completion_async(lsp.CompletionParams(
+        text_document=lsp.TextDocumentIdentifier(PY), position=lsp.Position(line, character)))
+    (item,) = result.items
+    assert item.insert_text_format == lsp.InsertTextFormat.Snippet
+    assert item.text_edit.new_text == "return sum(values) / len(values)"
+    assert item.filter_text.startswith("ret")  # survives the client's prefix filtering
+    assert item.text_edit.range.start == lsp.Position(1, 4)
+
+
+async def test_status_toggle_and_clear_cache(start_server, sim):
+    sim.script(Rule(path=FIM, text="pass"))
+    editor = await start_server()
+    editor.open(PY, "def f():\n    \n")
+    editor.move_to(len("def f():\n    "))
+    await editor.ghost()
+    await editor.ghost()  # same context: from the cache
+    status = await editor.command("deepseek.status")
+    assert status["upstreamRequests"] == 1
+    assert status["cacheHits"] + status["typeAheadHits"] >= 1
+    assert status["model"] == "deepseek-v4-flash"
+    assert status["promptTokens"] > 0
+    toggled = await editor.command("deepseek.toggle")
+    assert toggled["enabled"] is False
+    editor.type(" ")
+    assert await editor.ghost() is None
+    await editor.command("deepseek.toggle")
+    await editor.command("deepseek.clearCache")
+    assert (await editor.command("deepseek.status"))["cacheEntries"] == 0
