@@ -1,0 +1,5 @@
+"""`python -m deepseek_lsp.simulator [PORT]`: run the simulator without the CLI."""
+
+from .runner import main
+
+main()
