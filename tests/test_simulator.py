@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import re
 import socket
@@ -140,6 +141,15 @@ def test_auth(sim, client) -> None:
         assert KEY not in json.dumps(rec.headers) and KEY not in rec.raw
     assert sim.requests()[-1].headers["Authorization"] == "Bearer ***"
     assert sim.requests()[-1].headers["authorization"] == "Bearer ***"
+    assert sim.requests()[-1].key_sha256 == hashlib.sha256(KEY.encode()).hexdigest()
+    # Scripted failures answer before the key check; scripted answers still need the key.
+    sim.script(Rule(path="/models", status=503, times=1), Rule(path="/models", text="x"))
+    assert httpx.get(base + "/models", headers={"Authorization": "Bearer bad-key"}).status_code \
+        == 503
+    assert httpx.get(base + "/models", headers={"Authorization": "Bearer bad-key"}).status_code \
+        == 401
+    sim.configure(api_key="")  # empty means "accept any key", like None
+    assert httpx.get(base + "/models", headers={"Authorization": "Bearer z"}).status_code == 200
 
 
 # --- FIM ------------------------------------------------------------------------------------------
@@ -172,6 +182,16 @@ def test_fim_default_model_patterns(client) -> None:
     assert fim(client, earlier, "\n")["choices"][0]["text"] == "159 * r * r"
     ts = fim(client, "// app.ts\nfunction add(a: number, b: number): number {\n  ", "\n}\n")
     assert ts["choices"][0]["text"].startswith("return a + b;")
+
+
+def test_fim_typing_through_a_suggestion_keeps_it(client) -> None:
+    prompt = "# path: fib.py\ndef fibonacci(n):\n"
+    full = fim(client, prompt, "\n")["choices"][0]["text"]
+    for k in (1, 6, 15, len(full) // 2, len(full) - 3):
+        rest = fim(client, prompt + full[:k], "\n")["choices"][0]["text"]
+        assert full[:k] + rest == full
+    text = fim(client, "def g(a):\n    value = a * 2\n    x = val", "\n")["choices"][0]["text"]
+    assert text == "ue"
 
 
 def test_fim_repeats_closing_bracket_already_in_suffix(client) -> None:
@@ -359,6 +379,15 @@ def test_chat_max_tokens_and_stop(client) -> None:
                                             thinking={"type": "disabled"})).json()
     assert "\n" not in data["choices"][0]["message"]["content"]
     assert data["choices"][0]["finish_reason"] == "stop"
+
+
+def test_unknown_paths_and_methods_are_recorded(sim, client) -> None:
+    assert client.post("/v1/beta/completions", json={"model": V4, "prompt": "x"}).status_code \
+        == 404
+    assert client.get(CHAT).status_code == 405
+    assert [(r.method, r.path, r.status) for r in sim.requests()] == [
+        ("POST", "/v1/beta/completions", 404), ("GET", CHAT, 405)]
+    assert client.post("/v1/chat/completions", json=chat_body("hi")).status_code == 200
 
 
 def test_bad_bodies(client) -> None:

@@ -10,6 +10,7 @@ does not cancel handlers when clients leave.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 import time
@@ -55,6 +56,12 @@ def apply_limits(text: str, stop: tuple[str, ...], max_tokens: int | None
         tokens = tokens[:max_tokens]
         return "".join(tokens), "length", tokens
     return text, "stop", tokens
+
+
+def _key_hash(headers: Any) -> str | None:
+    token = headers.get("Authorization", "").partition(" ")[2]
+    token = token.strip()
+    return hashlib.sha256(token.encode()).hexdigest() if token else None
 
 
 def _redact(headers: Any) -> dict[str, str]:
@@ -303,6 +310,8 @@ class FakeDeepSeek:
             web.post("/_sim/reset", self._control_reset),
             web.get("/_sim/requests", self._control_requests),
             web.get("/_sim/stats", self._control_stats),
+            # Last: anything else is recorded and answered 404, to make wrong base URLs visible.
+            web.route("*", "/{tail:.*}", self._endpoint("unknown")),
         ]
         app.add_routes(routes)
         return app
@@ -324,6 +333,7 @@ class FakeDeepSeek:
         record = RecordedRequest(
             method=request.method, path=request.path, headers=_redact(request.headers),
             json=body, raw=raw, stream=isinstance(body, dict) and bool(body.get("stream")),
+            key_sha256=_key_hash(request.headers),
         )
         self.state.record(record)
         exchange = _Exchange(request, record, self.state)
@@ -355,13 +365,23 @@ class FakeDeepSeek:
 
     async def _respond(self, ex: _Exchange, kind: str, body: Any) -> web.StreamResponse:
         config = self.state.config
+        if kind == "unknown":
+            known = {"/models", "/v1/models", "/user/balance", "/chat/completions",
+                     "/v1/chat/completions", "/beta/chat/completions", "/beta/completions"}
+            status = 405 if ex.request.path in known else 404
+            message = "Method Not Allowed" if status == 405 else f"Not Found: {ex.request.path}"
+            return await ex.send_json(status, wire.error_body(status, message))
+        rule = self.state.find_rule(ex.request.path, _haystack(kind, body))
+        if rule is not None and (rule.status != 200 or rule.body is not None):
+            # Scripted failures come first, as if the gateway failed before checking the key.
+            self.state.use_rule(rule)
+            return await self._scripted_fault(ex, rule, _Timing.of(config, rule))
         denied = self._auth_error(ex.request, config)
         if denied is not None:
             return await ex.send_json(401, wire.error_body(401, denied))
-        rule = self.state.take_rule(ex.request.path, _haystack(kind, body))
+        if rule is not None:
+            self.state.use_rule(rule)
         timing = _Timing.of(config, rule)
-        if rule is not None and (rule.status != 200 or rule.body is not None):
-            return await self._scripted_fault(ex, rule, timing)
         if kind == "models":
             data = {"object": "list", "data": [
                 {"id": m, "object": "model", "owned_by": "deepseek"} for m in config.models]}

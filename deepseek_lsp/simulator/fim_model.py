@@ -14,6 +14,8 @@ import re
 
 #: How far back into the prompt the model looks; keeps 1 MB prompts as cheap as small ones.
 _WINDOW = 16_384
+#: How many lines back a suggestion may have started for typing through it to continue it.
+_TYPED_LINES = 8
 
 _EXT_LANG = {
     "py": "python", "pyi": "python", "js": "javascript", "jsx": "javascript",
@@ -41,6 +43,15 @@ _DEF_ANY = re.compile(
 )
 
 
+_LANG_CUES = (
+    ("go", re.compile(r"^\s*package \w+|\bfunc \w+\(|:= ", re.MULTILINE)),
+    ("rust", re.compile(r"\bfn \w+\(|\blet mut\b|\bimpl\b|println!")),
+    ("typescript", re.compile(r"\binterface \w+|:\s*(?:string|number|boolean)\b")),
+    ("javascript", re.compile(r"\bfunction\b|\bconst \w+ =|=>|console\.log|;[ \t]*$",
+                              re.MULTILINE)),
+)
+
+
 def guess_language(prompt: str, suffix: str = "") -> str:
     """The language of the file: from a path or name in the header, else from syntax cues."""
     head = prompt[:400]
@@ -51,15 +62,10 @@ def guess_language(prompt: str, suffix: str = "") -> str:
     if m:
         name = m.group(1).lower()
         return "go" if name == "golang" else name
-    text = prompt[-4000:] + suffix[:1000]
-    if re.search(r"^\s*package \w+|\bfunc \w+\(|:= ", text, re.MULTILINE):
-        return "go"
-    if re.search(r"\bfn \w+\(|\blet mut\b|\bimpl\b|println!", text):
-        return "rust"
-    if re.search(r"\binterface \w+|:\s*(?:string|number|boolean)\b", text):
-        return "typescript"
-    if re.search(r"\bfunction\b|\bconst \w+ =|=>|console\.log|;\s*$", text, re.MULTILINE):
-        return "javascript"
+    text = prompt[-1500:] + suffix[:500]
+    for lang, pattern in _LANG_CUES:
+        if pattern.search(text):
+            return lang
     return "python"
 
 
@@ -448,17 +454,41 @@ def _call_arguments(line: str, prompt: str) -> str:
     return ""
 
 
+def _finish_identifier(prompt: str, line: str) -> str | None:
+    """The rest of the nearest earlier identifier that starts with the word being typed."""
+    m = re.search(r"[A-Za-z_]\w*$", line)
+    if not m or len(m.group()) < 2:
+        return None
+    partial = m.group()
+    earlier = prompt[-4000:-len(line)] if len(line) < len(prompt) else ""
+    found = re.findall(rf"\b{partial}\w+", earlier)
+    return found[-1][len(partial):] if found else None
+
+
 def _repeat_earlier_line(prompt: str, line: str) -> str | None:
     """The rest of the nearest earlier line that starts like the current one."""
     typed = line.strip()
     if len(typed) < 2:
         return None
-    tail = prompt[-_WINDOW:]
-    lines = tail.split("\n")[:-1]
+    lines = prompt[-8000:].split("\n")[:-1]
     for earlier in reversed(lines):
         s = earlier.strip()
         if s.startswith(typed) and len(s) > len(typed):
             return s[len(typed):]
+    return None
+
+
+_DEF_STARTS = ("def ", "async def ", "function ", "async function ", "func ", "fn ", "pub fn ",
+               "export function ")
+
+
+def _last_definition(prompt: str) -> tuple[str, str] | None:
+    """Name and parameter text of the nearest function defined above the cursor."""
+    for line in reversed(prompt[-4000:].split("\n")):
+        if line.lstrip().startswith(_DEF_STARTS):
+            m = _DEF_ANY.match(line.replace("export ", "", 1))
+            if m:
+                return m.group(1), m.group(2)
     return None
 
 
@@ -476,8 +506,8 @@ def _fallback_statement(prompt: str, lang: str, line: str) -> str:
         if lang == "python":
             return ""
         return ";" if _family(lang) == "js" and not s.endswith((";", "{", "}")) else ""
-    defs = _DEF_ANY.findall(prompt[-_WINDOW:])
-    call = f"{defs[-1][0]}({', '.join('1' for _ in _params(defs[-1][1]))})" if defs else None
+    last = _last_definition(prompt)
+    call = f"{last[0]}({', '.join('1' for _ in _params(last[1]))})" if last else None
     if lang == "python":
         return f"print({call})" if call else "pass"
     if _family(lang) == "js":
@@ -490,13 +520,43 @@ def _fallback_statement(prompt: str, lang: str, line: str) -> str:
 def fim_completion(prompt: str, suffix: str | None = None) -> str:
     """The simulated model's raw completion between `prompt` and `suffix` (before stops)."""
     suffix = suffix or ""
+    lang = guess_language(prompt, suffix)
+    window = prompt[-_WINDOW:]
+    return _complete(window, suffix, lang, _indent_unit(window, lang), continue_typed=True)
+
+
+def _continue_typed(prompt: str, suffix: str, lang: str, unit: str) -> str | None:
+    """The rest of what the model would have suggested a few lines back, if the text typed
+    since then matches it: typing through a suggestion keeps the same suggestion."""
+    starts = []
+    pos = len(prompt)
+    for _ in range(_TYPED_LINES):
+        pos = prompt.rfind("\n", 0, pos)
+        if pos < 0:
+            starts.append(0)
+            break
+        starts.append(pos + 1)
+    for start in reversed(starts):
+        typed = prompt[start:]
+        if not typed.strip():
+            continue
+        earlier = _complete(prompt[:start], suffix, lang, unit, continue_typed=False)
+        if len(earlier) > len(typed) and earlier.startswith(typed):
+            return earlier[len(typed):]
+    return None
+
+
+def _complete(prompt: str, suffix: str, lang: str, unit: str, continue_typed: bool) -> str:
     cut = prompt.rfind("\n")
     line = prompt[cut + 1:]
     before = prompt[:cut] if cut >= 0 else ""
     prev = before[before.rfind("\n") + 1:] if cut >= 0 else ""
-    lang = guess_language(prompt, suffix)
-    unit = _indent_unit(prompt[-_WINDOW:], lang)
     rest_of_line = suffix.split("\n", 1)[0]
+
+    if continue_typed:
+        continued = _continue_typed(prompt, suffix, lang, unit)
+        if continued is not None:
+            return continued
 
     if not line.strip():
         # At the start of a line: continue the block the previous line opened, or the comment.
@@ -542,4 +602,7 @@ def fim_completion(prompt: str, suffix: str | None = None) -> str:
     repeated = _repeat_earlier_line(prompt, line)
     if repeated is not None:
         return repeated
+    word = _finish_identifier(prompt, line)
+    if word is not None:
+        return word
     return _fallback_statement(prompt, lang, line)

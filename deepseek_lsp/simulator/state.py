@@ -93,7 +93,9 @@ class RecordedRequest:
 
     `status` is the HTTP status line actually sent (None when nothing was sent: the connection
     was dropped or the client left first). `disconnected` means the client went away before the
-    response finished. `response_text`/`usage` are extras: the completion text and usage sent.
+    response finished. Extras: `response_text`/`usage` (the completion text and usage sent) and
+    `key_sha256` (SHA-256 hex of the bearer token, so tests can check which key was sent without
+    the key ever being stored).
     """
 
     method: str
@@ -108,6 +110,7 @@ class RecordedRequest:
     stream: bool = False
     response_text: str | None = None
     usage: dict[str, Any] | None = None
+    key_sha256: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serializable form, for `GET /_sim/requests`."""
@@ -205,8 +208,6 @@ class SimConfig:
             raise ValueError("cache_unit must be >= 1")
         if self.ttft_ms < 0 or self.tokens_per_s < 0:
             raise ValueError("ttft_ms and tokens_per_s must be >= 0")
-        if self.api_key == "":
-            raise ValueError("api_key must be None (accept any) or a non-empty string")
 
 
 CONFIG_KEYS = frozenset(f.name for f in dataclasses.fields(SimConfig))
@@ -233,6 +234,8 @@ class SimulatorState:
         unknown = set(changes) - CONFIG_KEYS
         if unknown:
             raise TypeError(f"unknown simulator settings: {', '.join(sorted(unknown))}")
+        if changes.get("api_key") == "":
+            changes["api_key"] = None  # an empty key means "accept any", as when unset
         with self._lock:
             new = dataclasses.replace(self.config, **changes)
             if "balance" in changes:
@@ -248,18 +251,29 @@ class SimulatorState:
         with self._lock:
             self._rules.extend(rules)
 
-    def take_rule(self, path: str, haystack: str | None) -> Rule | None:
-        """The first matching rule, consumed once (removed when its `times` runs out)."""
+    def find_rule(self, path: str, haystack: str | None) -> Rule | None:
+        """The first rule that matches, without using it up."""
         with self._lock:
-            for i, rule in enumerate(self._rules):
-                if not rule.matches(path, haystack):
-                    continue
-                if rule.times is not None:
-                    rule.times -= 1
-                    if rule.times <= 0:
+            return next((r for r in self._rules if r.matches(path, haystack)), None)
+
+    def use_rule(self, rule: Rule) -> None:
+        """Count one use of `rule`, removing it when its `times` runs out."""
+        with self._lock:
+            if rule.times is None:
+                return
+            rule.times -= 1
+            if rule.times <= 0:
+                for i, candidate in enumerate(self._rules):
+                    if candidate is rule:
                         del self._rules[i]
-                return rule
-        return None
+                        break
+
+    def take_rule(self, path: str, haystack: str | None) -> Rule | None:
+        """The first matching rule, used once."""
+        rule = self.find_rule(path, haystack)
+        if rule is not None:
+            self.use_rule(rule)
+        return rule
 
     # -- records ---------------------------------------------------------------------------------
 
