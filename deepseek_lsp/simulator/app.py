@@ -28,6 +28,8 @@ from .tokens import count_tokens, split_tokens
 from .validation import ApiError, ChatRequest, FimRequest, check_chat, check_fim
 
 _POLL_S = 0.02
+#: Seconds a stopping server waits for in-flight handlers (stalled ones end at once anyway).
+_SHUTDOWN_TIMEOUT = 0.5
 _SSE_TYPE = "text/event-stream; charset=utf-8"
 _JSON_TYPE = "application/json"
 
@@ -120,10 +122,13 @@ class _Timing:
     keepalive_s: float | None
 
     @classmethod
-    def of(cls, config: SimConfig, rule: Rule | None) -> _Timing:
-        ttft = rule.ttft_s if rule and rule.ttft_s is not None else config.ttft_ms / 1000
+    def of(cls, config: SimConfig, rule: Rule | None, generates: bool = True) -> _Timing:
+        """Timing from the settings and the rule; only generating answers get the configured
+        time to first token and token rate (a model list or an error comes back at once)."""
+        ttft = rule.ttft_s if rule and rule.ttft_s is not None else (
+            config.ttft_ms / 1000 if generates else 0.0)
         per = (rule.chunk_delay_s if rule and rule.chunk_delay_s is not None
-               else (1 / config.tokens_per_s if config.tokens_per_s else 0.0))
+               else (1 / config.tokens_per_s if config.tokens_per_s and generates else 0.0))
         stall = rule.stall_s if rule else 0.0
         return cls(first_s=stall + ttft, per_token_s=per,
                    keepalive_s=rule.keepalive_s if rule else None)
@@ -270,11 +275,40 @@ class _Exchange:
         return await self.finish()
 
 
+async def start_site(fake: FakeDeepSeek, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve `fake` on host:port (0 = a free port); returns the runner and the bound port."""
+    runner = web.AppRunner(fake.make_app(), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    bound = port
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            bound = int(address[1])
+            break
+    return runner, bound
+
+
 class FakeDeepSeek:
     """The simulator's state plus its aiohttp application (`make_app`)."""
 
     def __init__(self, **config: Any) -> None:
         self.state = SimulatorState(**config)
+
+    async def serve(self, host: str = "127.0.0.1", port: int = 8765) -> None:
+        """Run until cancelled, announcing the URL on one stdout line (flushed)."""
+        runner, bound = await start_site(self, host, port)
+        shown = f"[{host}]" if ":" in host else host
+        print(f"DeepSeek simulator listening on http://{shown}:{bound}", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.state.closing = True
+            await runner.cleanup()
 
     # -- scripting API (also used through SimulatorThread) ---------------------------------------
 
@@ -375,13 +409,13 @@ class FakeDeepSeek:
         if rule is not None and (rule.status != 200 or rule.body is not None):
             # Scripted failures come first, as if the gateway failed before checking the key.
             self.state.use_rule(rule)
-            return await self._scripted_fault(ex, rule, _Timing.of(config, rule))
+            return await self._scripted_fault(ex, rule, _Timing.of(config, rule, False))
         denied = self._auth_error(ex.request, config)
         if denied is not None:
             return await ex.send_json(401, wire.error_body(401, denied))
         if rule is not None:
             self.state.use_rule(rule)
-        timing = _Timing.of(config, rule)
+        timing = _Timing.of(config, rule, generates=kind in ("fim", "chat"))
         if kind == "models":
             data = {"object": "list", "data": [
                 {"id": m, "object": "model", "owned_by": "deepseek"} for m in config.models]}

@@ -16,37 +16,13 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import FakeDeepSeek
+from .app import FakeDeepSeek, start_site
 from .state import RecordedRequest, Rule
-
-#: Seconds a stopping server waits for in-flight handlers (stalled ones end at once anyway).
-_SHUTDOWN_TIMEOUT = 0.5
-
-
-async def _start_site(fake: FakeDeepSeek, host: str, port: int) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(fake.make_app(), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = port
-    for address in runner.addresses:
-        if isinstance(address, tuple):
-            bound = int(address[1])
-            break
-    return runner, bound
 
 
 async def serve(host: str = "127.0.0.1", port: int = 8765, **config: Any) -> None:
-    """Run the simulator until cancelled, announcing its URL on one stdout line."""
-    fake = FakeDeepSeek(**config)
-    runner, bound = await _start_site(fake, host, port)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"DeepSeek simulator listening on http://{shown}:{bound}", flush=True)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        fake.state.closing = True
-        await runner.cleanup()
+    """Run a simulator with these settings until cancelled (what `deepseek-lsp fake-api` runs)."""
+    await FakeDeepSeek(**config).serve(host, port)
 
 
 class SimulatorThread:
@@ -90,7 +66,7 @@ class SimulatorThread:
         asyncio.set_event_loop(loop)
         try:
             self._runner, self.port = loop.run_until_complete(
-                _start_site(self.fake, self.host, self.port))
+                start_site(self.fake, self.host, self.port))
         except BaseException as exc:  # reported to start() in the caller's thread
             self._error = exc
             self._ready.set()
