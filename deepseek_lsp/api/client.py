@@ -312,6 +312,8 @@ class DeepSeekClient:
             return RequestTimeoutError(f"{where}: {reason}")
         if isinstance(exc, httpx.ConnectTimeout):
             reason = "connecting timed out"
+        elif isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
+            reason = f"the connection dropped: {reason}"
         return APIConnectionError(f"{where}: {reason}")
 
 
@@ -637,9 +639,13 @@ def _parse_json_object(raw: bytes, content_type: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except ValueError:
-        what = _page_text(text.decode("utf-8", "replace")) if text else "an empty body"
+        if not text:
+            raise MalformedResponseError("the body is empty") from None
+        decoded = text.decode("utf-8", "replace")
+        if "json" in content_type:
+            raise MalformedResponseError(f"broken JSON: {decoded[:80]!r}…") from None
         raise MalformedResponseError(
-            f"expected JSON, got {content_type or 'no content type'}: {what}"
+            f"expected JSON, got {content_type or 'no content type'}: {_page_text(decoded)}"
         ) from None
     if not isinstance(data, dict):
         raise MalformedResponseError("the body is not a JSON object")
