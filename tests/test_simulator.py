@@ -368,6 +368,13 @@ def test_chat_code_action_answer_has_one_edited_block(client) -> None:
                        re.DOTALL)
     assert len(block) == 1
     compile(block[0], "x.py", "exec")
+    # A misspelled name reported by the editor is corrected from names in the context.
+    question = ("The editor reports at line 1: Undefined name `fibonaci`. Fix the problem.\n\n"
+                "````python\nprint(fibonaci(10))\n````\n\nThe code before it:\n\n"
+                "```python\ndef fibonacci(n):\n    return n\n```")
+    fixed = client.post(CHAT, json=chat_body(question)).json()["choices"][0]["message"]
+    assert re.findall(r"```python\n(.*?)```", fixed["content"], re.DOTALL) == [
+        "print(fibonacci(10))\n"]
 
 
 def test_chat_max_tokens_and_stop(client) -> None:

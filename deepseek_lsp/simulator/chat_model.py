@@ -18,7 +18,10 @@ from typing import Any
 
 from .fim_model import _DEF_ANY, _params, describe, guess_language, humanize, kind_of
 
-_FENCE_RE = re.compile(r"```([\w+#.-]*)[^\n]*\n(.*?)```", re.DOTALL)
+# A fenced block: the fence (3+ backticks, closed by the same run), the info string, the code.
+_FENCE_RE = re.compile(r"^[ \t]*(`{3,})([\w+#.-]*)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$",
+                       re.DOTALL | re.MULTILINE)
+_PATH_RE = re.compile(r"from `([^`\n]+)`")
 _PY_DEF_LINE = re.compile(r"^(\s*)(?:async\s+)?(def|class)\s+(\w+)\b.*:\s*$")
 _C_DEF_LINE = re.compile(
     r"^(\s*)(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:pub\s+)?"
@@ -141,18 +144,33 @@ def refactor_code(code: str, lang: str) -> str:
     return text
 
 
+_COMPOUND = re.compile(r"^\s*(def|class|if|elif|else|for|while|with|try|except|finally)\b")
+
+
+def _add_missing_colon(line: str) -> str:
+    """`if x > 1` -> `if x > 1:` when the statement is complete on its line."""
+    stripped = line.rstrip()
+    if not _COMPOUND.match(stripped) or stripped.endswith((":", "\\", ",")):
+        return line
+    depth = sum(stripped.count(c) for c in "([{") - sum(stripped.count(c) for c in ")]}")
+    if depth != 0 or "#" in stripped or re.search(r":\s*\S", stripped.split("lambda")[0]):
+        return line
+    return stripped + ":"
+
+
 def fix_code(code: str, lang: str, question: str) -> str:
     """The code with likely mistakes corrected: misspelled names, missing colons, `=` in tests."""
     text = code
     quoted = re.findall(r"[`'\"“]([A-Za-z_]\w*)[`'\"”]", question)
-    known = set(re.findall(r"\b[A-Za-z_]\w*\b", code)) | {"print", "len", "range", "return"}
+    # Names defined anywhere in the message (the context around the selection too).
+    known = set(re.findall(r"\b[A-Za-z_]\w*\b", question)) | {"print", "len", "range"}
+    known -= set(quoted)
     for name in quoted:
-        candidates = difflib.get_close_matches(name, sorted(known - {name}), n=1, cutoff=0.7)
+        candidates = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
         if candidates and re.search(rf"\b{re.escape(name)}\b", text):
             text = re.sub(rf"\b{re.escape(name)}\b", candidates[0], text)
     if lang == "python":
-        text = re.sub(r"^(\s*(?:def|class|if|elif|else|for|while|with|try|except)\b[^:\n]*?)\s*$",
-                      r"\1:", text, flags=re.MULTILINE)
+        text = "\n".join(_add_missing_colon(line) for line in text.split("\n"))
         text = re.sub(r"^(\s*)print ([^(\n].*)$", r"\1print(\2)", text, flags=re.MULTILINE)
         text = re.sub(r"^(\s*(?:if|elif|while)\s+[^=\n!<>]*[^=!<>])=([^=])", r"\1==\2", text,
                       flags=re.MULTILINE)
@@ -177,8 +195,8 @@ _PY_TEST_CASES = {
 }
 
 
-def tests_for(code: str, lang: str) -> str:
-    """Unit tests for the functions defined in `code`."""
+def tests_for(code: str, lang: str, module: str | None = None) -> str:
+    """Unit tests for the functions defined in `code` (importing them from `module`)."""
     functions = [(n, _params(p)) for n, p in _DEF_ANY.findall(code) if not n.startswith("_")]
     if not functions:
         functions = [("main", [])]
@@ -200,9 +218,16 @@ def tests_for(code: str, lang: str) -> str:
             check = f"assert {call} == {expected}" if expected else \
                 f"assert {call} is not None"
             blocks.append(f"def test_{name}():\n    {check}")
-    header = 'import { test, expect } from "vitest";\n\n' if lang in ("javascript",
-                                                                      "typescript") else ""
-    return header + "\n\n\n".join(blocks) if lang == "python" else header + "\n\n".join(blocks)
+    names = ", ".join(n for n, _ in functions)
+    if lang == "python":
+        header = f"from {module} import {names}\n\n\n" if module else ""
+        return header + "\n\n\n".join(blocks)
+    if lang in ("javascript", "typescript"):
+        header = 'import { test, expect } from "vitest";\n'
+        if module:
+            header += f'import {{ {names} }} from "./{module}";\n'
+        return header + "\n" + "\n\n".join(blocks)
+    return "\n\n".join(blocks)
 
 
 def _quote(question: str, limit: int = 80) -> str:
@@ -214,6 +239,14 @@ def _topics(text: str) -> list[str]:
     """The longest distinct words of a question, as a stable stand-in for 'key points'."""
     words = {w.lower() for w in re.findall(r"[A-Za-z_]\w{3,}", text)}
     return sorted(words, key=lambda w: (-len(w), w))[:3]
+
+
+_CHANGE_NOTES = {
+    "document": "- Added a docstring or doc comment where one was missing.\n"
+                "- The code itself is unchanged.",
+    "refactor": "- Tidied comparisons and whitespace.\n- Behaviour and public names are unchanged.",
+    "fix": "- Corrected the reported problem.\n- The rest of the code is unchanged.",
+}
 
 
 def _answer_about_code(intent: str, tag: str, code: str, question: str) -> str:
@@ -233,10 +266,25 @@ def _answer_about_code(intent: str, tag: str, code: str, question: str) -> str:
     elif intent == "refactor":
         edited, prose = refactor_code(code, lang), f"Here is a cleaner version of {subject}."
     elif intent == "tests":
-        edited, prose = tests_for(code, lang), f"Here are unit tests for {subject}."
+        path = _PATH_RE.search(question)
+        stem = re.sub(r"\W", "_", path.group(1).rsplit("/", 1)[-1].rsplit(".", 1)[0]) \
+            if path else None
+        edited = tests_for(code, lang, stem)
+        prose = f"Here are unit tests for {subject}."
+        if stem and lang == "python":
+            closing = f"Put them in `tests/test_{stem}.py`."
+        elif stem and lang in ("javascript", "typescript"):
+            ext = "ts" if lang == "typescript" else "js"
+            closing = f"Put them next to the module as `{stem}.test.{ext}`."
+        else:
+            closing = "Put them with the project's other tests."
+        return f"{prose}\n\n```{fence}\n{edited.rstrip()}\n```\n\n{closing}"
     else:
         edited, prose = fix_code(code, lang, question), f"Here is {subject} with the problem fixed."
-    return f"{prose}\n\n```{fence}\n{edited.rstrip()}\n```\n\nThe rest of the code is unchanged."
+    # Keep the selection's trailing newline state, so the edit replaces it cleanly.
+    body = edited.rstrip("\n")
+    return (f"{prose}\n\n```{fence}\n{body}\n```\n\n"
+            f"{_CHANGE_NOTES[intent]}")
 
 
 def reasoning_for(question: str, round_no: int) -> str:
@@ -321,7 +369,7 @@ def continue_prefix(prefix: str, answer: str) -> str:
         return answer[len(prefix):]
     if prefix.count("```") % 2 == 1:
         m = _FENCE_RE.search(answer)
-        code = m.group(2).rstrip("\n") if m else 'def main():\n    print("Hello, world!")'
+        code = m.group(3).rstrip("\n") if m else 'def main():\n    print("Hello, world!")'
         sep = "" if prefix.endswith("\n") else "\n"
         return f"{sep}{code}\n```"
     return ("" if prefix.endswith((" ", "\n")) else " ") + answer
@@ -352,7 +400,13 @@ def chat_answer(body: dict[str, Any], reasoning: bool) -> ChatAnswer:
     fence = _FENCE_RE.search(question)
     intent = _intent(question)
     if fence and intent != "ask":
-        content = _answer_about_code(intent, fence.group(1), fence.group(2), question)
+        content = _answer_about_code(intent, fence.group(2), fence.group(3), question)
+    elif fence:
+        names = [n for n, _ in _DEF_ANY.findall(fence.group(3))]
+        subject = ", ".join(f"`{n}`" for n in names[:3]) or "the code you sent"
+        content = (f"You asked: “{_quote(question)}”\n\nLooking at {subject}:\n\n"
+                   f"- It does what its names say for ordinary inputs.\n"
+                   f"- Check empty inputs and error paths; they are the likely problems.\n")
     else:
         topics = ", ".join(f"**{t}**" for t in _topics(question)) or "your question"
         content = (f"You asked: “{_quote(question)}”\n\n"
