@@ -1,0 +1,587 @@
+"""The context builder: when to ask, which mode, and exactly what is sent (and how stably)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import statistics
+import sysconfig
+import time
+from pathlib import Path
+
+import pytest
+
+from deepseek_lsp.completion import CHARS_PER_TOKEN, chars_for_tokens, count_tokens, redact
+from deepseek_lsp.completion.context import (
+    ANCHOR_STEPS,
+    LINE_LIMIT,
+    NEIGHBOR_SHARE,
+    FimPlan,
+    Neighbor,
+    Skip,
+    anchored_prefix_start,
+    build_fim_request,
+    header_line,
+    is_excluded,
+    tail_allows_completion,
+)
+from deepseek_lsp.completion.secrets import PLACEHOLDER
+from deepseek_lsp.config import DEFAULT_EXCLUDE, Settings
+
+PLAIN = Settings(neighbor_files=False, redact_secrets=False)
+
+
+def split_cursor(buffer: str, marker: str = "|") -> tuple[str, int]:
+    """`buffer` with one cursor marker → (text, offset)."""
+    assert buffer.count(marker) == 1, buffer
+    offset = buffer.index(marker)
+    return buffer[:offset] + buffer[offset + 1:], offset
+
+
+def plan_for(buffer: str, language_id: str = "python", path: str = "src/app.py",
+             settings: Settings = PLAIN, neighbors: tuple[Neighbor, ...] = ()) -> FimPlan | Skip:
+    text, offset = split_cursor(buffer)
+    return build_fim_request(text, offset, path=path, language_id=language_id,
+                             settings=settings, neighbors=neighbors)
+
+
+def must_plan(*args: object, **kwargs: object) -> FimPlan:
+    plan = plan_for(*args, **kwargs)  # type: ignore[arg-type]
+    assert isinstance(plan, FimPlan), plan
+    return plan
+
+
+def generated_source(lines: int = 20_000, seed: int = 7) -> str:
+    """Python-looking code, ~50 characters a line (a 20,000-line file is ~1 MB)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(lines):
+        depth = rng.randint(0, 3)
+        out.append("    " * depth + f"value_{i} = compute(item_{i % 97}, 'text {i}')  # c{i % 7}")
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# When to ask
+
+
+@pytest.mark.parametrize("language_id", ["markdown", "plaintext", "Markdown"])
+def test_disabled_languages_are_skipped(language_id: str) -> None:
+    plan = plan_for("hello |", language_id=language_id, path="notes.md", settings=Settings())
+    assert isinstance(plan, Skip) and "disabled" in plan.reason
+
+
+def test_a_custom_disabled_language_is_skipped() -> None:
+    settings = PLAIN.replace(disabled_languages=("go",))
+    assert isinstance(plan_for("x := |", language_id="go", settings=settings), Skip)
+    assert isinstance(plan_for("x = |", language_id="python", settings=settings), FimPlan)
+
+
+@pytest.mark.parametrize("path", [
+    ".env", "config/.env", ".env.local", "deploy/.env.production", "secrets/id_rsa",
+    "home/me/.ssh/id_ed25519.pub", "a/b/.ssh/config", ".ssh/config", "key.pem", "certs/KEY.PEM",
+    "tls/server.key", "/home/u/proj/.aws/credentials", "C:\\Users\\me\\.ssh\\config",
+    "secrets.yaml", "conf/secrets.json", "~/.netrc", "app/.npmrc",
+])
+def test_default_globs_exclude_secret_files(path: str) -> None:
+    assert is_excluded(path, DEFAULT_EXCLUDE)
+    plan = plan_for("x = |", path=path, settings=Settings())
+    assert isinstance(plan, Skip) and "excluded" in plan.reason
+
+
+@pytest.mark.parametrize("path", [
+    "src/app.py", "environment.py", "keys.py", "monkey.py", "docs/ssh.md", "pem.go",
+    "src/secret_sauce.py", "prod.env",
+])
+def test_ordinary_files_are_not_excluded(path: str) -> None:
+    # `prod.env` is not in the default list (config.DEFAULT_EXCLUDE covers `.env` and
+    # `.env.*`); a user adds `**/*.env` for it, and redaction still protects its values.
+    assert not is_excluded(path, DEFAULT_EXCLUDE)
+
+
+@pytest.mark.parametrize(("glob", "path", "excluded"), [
+    ("**/*.env", "prod.env", True),  # `**/` matches at the root too
+    ("**/*.env", "deploy/prod.env", True),
+    ("*.env", "deploy/prod.env", True),  # every pattern matches at any depth
+    ("build/*.js", "build/app.js", True),
+    ("build/*.js", "build/sub/app.js", False),  # `*` stays within one directory
+    ("build/**", "build/sub/app.js", True),
+    ("data?.csv", "data1.csv", True),
+    ("data[!0-9].csv", "data1.csv", False),
+    ("data[!0-9].csv", "datax.csv", True),
+    ("**/Vault/**", "x/vault/y.txt", True),  # case-insensitive
+])
+def test_glob_semantics(glob: str, path: str, excluded: bool) -> None:
+    assert is_excluded(path, (glob,)) is excluded
+
+
+@pytest.mark.parametrize("buffer", [
+    "foo|bar", "x = |y", "|import os", "print(|value)", "a = |_private", "s = |é", "s = |中文",
+    "n = |42",
+])
+def test_cursor_before_an_identifier_is_skipped(buffer: str) -> None:
+    plan = plan_for(buffer)
+    assert isinstance(plan, Skip) and "identifier" in plan.reason
+
+
+@pytest.mark.parametrize("tail", [
+    "", "   ", ")", '")', ");", ") {", "):", "]", '"]', "}", "})", "});", "'", "`", ";", ",",
+    ">", "</div>", "</a></li>", ") {}", '")\t',
+])
+def test_tails_that_allow_completion(tail: str) -> None:
+    assert tail_allows_completion(tail)
+    assert isinstance(plan_for(f"call(x, |{tail}", language_id="javascript"), FimPlan)
+
+
+@pytest.mark.parametrize("tail", [
+    ") + 1", " = 1", ".bar()", "{ x }", " foo)", " and y", "// comment", "} else {",
+])
+def test_text_right_of_the_cursor_is_skipped(tail: str) -> None:
+    assert not tail_allows_completion(tail)
+    plan = plan_for(f"call(x, |{tail}", language_id="javascript")
+    assert isinstance(plan, Skip) and "right of the cursor" in plan.reason
+
+
+def test_an_empty_document_is_completed() -> None:
+    plan = must_plan("|")
+    assert plan.mode == "multi"
+    assert plan.params.prompt == header_line("src/app.py", "python")
+    assert plan.params.suffix is None
+    assert (plan.prefix_start, plan.suffix_end) == (0, 0)
+    assert (plan.line_prefix, plan.line_suffix) == ("", "")
+
+
+def test_cursor_at_zero_before_a_newline_and_at_the_end() -> None:
+    start = must_plan("|\nimport os\n")
+    assert start.params.prompt == header_line("src/app.py", "python")
+    assert start.params.suffix == "\nimport os\n"
+    end = must_plan("import os\nos.|")
+    assert end.params.prompt.endswith("import os\nos.")
+    assert end.params.suffix is None and end.mode == "single"
+
+
+@pytest.mark.parametrize("offset", [-5, 10_000])
+def test_offsets_out_of_range_are_clamped(offset: int) -> None:
+    plan = build_fim_request("\nx = 1\n", offset, path="a.py", language_id="python",
+                             settings=PLAIN)
+    assert isinstance(plan, FimPlan)
+    assert plan.prefix_start <= min(max(offset, 0), 7) <= plan.suffix_end
+
+
+# ---------------------------------------------------------------------------------------------
+# Mode, stops, limits
+
+
+@pytest.mark.parametrize(("buffer", "language_id", "mode"), [
+    ("def f():\n    |\n", "python", "multi"),  # whitespace-only line
+    ("x = 1\n|\ny = 2", "python", "multi"),  # empty line
+    ("def f(x):|", "python", "multi"),
+    ("    if x:|\n", "python", "multi"),
+    ('d = {"a":|}', "python", "single"),  # a colon inside a literal is not a block
+    ("x = 1|", "python", "single"),
+    ("function f() {|}", "javascript", "multi"),
+    ("if (ok) {|", "typescript", "multi"),
+    ("foo(|)", "javascript", "single"),
+    ("foo(|", "javascript", "multi"),  # an argument list continued on the next lines
+    ("const xs = [|", "javascript", "multi"),
+    ("const f = () =>|", "typescript", "multi"),
+    ("func main() {|", "go", "multi"),
+    ("fn main() {|}", "rust", "multi"),
+    ("int main(void) {|", "c", "multi"),
+    ("<div>|", "html", "multi"),
+    ("<div>|</div>", "html", "single"),
+    ("<br/>|", "html", "single"),
+    ("if x then|", "lua", "multi"),
+    ("for f in *; do|", "shellscript", "multi"),
+    ("items.each do|", "ruby", "multi"),
+    ("undo|", "ruby", "single"),  # `do` must be a whole word
+    ("key:|", "yaml", "multi"),
+])
+def test_mode(buffer: str, language_id: str, mode: str) -> None:
+    assert must_plan(buffer, language_id=language_id).mode == mode
+
+
+def test_single_line_stops_at_the_newline_with_few_tokens() -> None:
+    plan = must_plan("x = |", settings=PLAIN.replace(max_tokens=300, temperature=0.2))
+    assert plan.params.stop == ("\n",)
+    assert plan.params.max_tokens == 64
+    assert plan.params.temperature == 0.2
+    small = must_plan("x = |", settings=PLAIN.replace(max_tokens=10))
+    assert small.params.max_tokens == 10
+
+
+@pytest.mark.parametrize("language_id", ["python", "javascript", "go", "rust", "c", "cobol"])
+def test_multi_line_stops(language_id: str) -> None:
+    plan = must_plan("\n|\n", language_id=language_id, settings=PLAIN.replace(max_tokens=300))
+    stops = plan.params.stop
+    assert stops[0] == "\n\n\n" and 1 <= len(stops) <= 16
+    assert all(s.startswith("\n") for s in stops)  # never stops before the first line
+    assert plan.params.max_tokens == 300
+    if language_id == "python":
+        assert "\n\ndef " in stops and "\n\nclass " in stops
+
+
+def test_crlf_documents_get_crlf_stops_and_line_ending() -> None:
+    plan = must_plan("def f():\r\n    |\r\n    pass\r\n")
+    assert plan.params.stop[0] == "\r\n\r\n\r\n"
+    assert "\r\n\r\ndef " in plan.params.stop
+    assert plan.postprocess_context.eol == "\r\n"
+    assert plan.line_suffix == "" and plan.line_prefix == "    "
+    last_line = must_plan("a = 1\r\nb = (|)")
+    assert last_line.postprocess_context.eol == "\r\n" and last_line.line_suffix == ")"
+
+
+# ---------------------------------------------------------------------------------------------
+# The prompt
+
+
+@pytest.mark.parametrize(("path", "language_id", "header"), [
+    ("src/app.py", "python", "# path: src/app.py (python)\n"),
+    ("main.go", "go", "// path: main.go (go)\n"),
+    ("web/App.tsx", "typescriptreact", "// path: web/App.tsx (typescriptreact)\n"),
+    ("lib.rs", "rust", "// path: lib.rs (rust)\n"),
+    ("index.html", "html", "<!-- path: index.html (html) -->\n"),
+    ("site.css", "css", "/* path: site.css (css) */\n"),
+    ("q.sql", "sql", "-- path: q.sql (sql)\n"),
+    ("run.sh", "shellscript", "# path: run.sh (shellscript)\n"),
+    ("x.foo", "foolang", "# path: x.foo (foolang)\n"),
+    ("src\\win\\a.c", "c", "// path: src/win/a.c (c)\n"),
+])
+def test_header_in_the_language_comment_syntax(path: str, language_id: str, header: str) -> None:
+    assert header_line(path, language_id) == header
+    assert must_plan("x|", language_id=language_id, path=path).params.prompt.startswith(header)
+
+
+def test_prompt_is_header_plus_window_and_suffix_is_the_window_after() -> None:
+    text = generated_source(2_000)
+    settings = PLAIN.replace(prefix_tokens=500, suffix_tokens=200)
+    headers = set()
+    for offset in (0, 15, 4_000, 50_000, len(text) // 2, len(text) - 1, len(text)):
+        plan = build_fim_request(text, offset, path="big.py", language_id="python",
+                                 settings=settings)
+        if isinstance(plan, Skip):
+            continue
+        header = header_line("big.py", "python")
+        headers.add(plan.params.prompt[: len(header)])
+        assert plan.params.prompt == header + text[plan.prefix_start:offset]
+        assert plan.prefix_start == 0 or text[plan.prefix_start - 1] == "\n"
+        assert offset - plan.prefix_start <= chars_for_tokens(500)
+        assert (plan.params.suffix or "") == text[offset:plan.suffix_end]
+        assert plan.suffix_end == len(text) or text[plan.suffix_end - 1] == "\n"
+        assert plan.suffix_end - offset <= chars_for_tokens(200)
+    assert headers == {header_line("big.py", "python")}
+
+
+def test_no_suffix_budget_sends_no_suffix() -> None:
+    plan = must_plan("x = |\ny = 2\n", settings=PLAIN.replace(suffix_tokens=0))
+    assert plan.params.suffix is None
+
+
+def test_emoji_and_cjk_keep_code_point_offsets() -> None:
+    plan = must_plan('msg = "😀 你好 é" + greet(|)  \n')
+    assert plan.line_prefix == 'msg = "😀 你好 é" + greet('
+    assert plan.line_suffix == ")  "
+    assert plan.params.prompt.endswith(plan.line_prefix)
+    assert plan.params.suffix == ")  \n"
+
+
+def test_tabs_and_indent() -> None:
+    plan = must_plan("func f() {\n\tif x {\n\t\t|\n\t}\n}\n", language_id="go", path="f.go")
+    assert plan.indent == "\t\t" and plan.mode == "multi"
+
+
+def test_huge_single_line_is_bounded_and_fast() -> None:
+    line = "x = [" + "1, " * 1_700_000 + "]"  # a 5 MB line
+    text = "import os\n" + line + "\n"
+    started = time.perf_counter()
+    middle = build_fim_request(text, len(text) // 2, path="a.py", language_id="python",
+                               settings=PLAIN)
+    end = build_fim_request(text, len(text) - 2, path="a.py", language_id="python",
+                            settings=PLAIN)
+    elapsed = time.perf_counter() - started
+    assert isinstance(middle, Skip)
+    assert isinstance(end, FimPlan)
+    assert len(end.params.prompt) <= chars_for_tokens(PLAIN.prefix_tokens) + 100
+    assert len(end.line_prefix) <= LINE_LIMIT
+    assert end.params.suffix == "]\n"
+    assert elapsed < 0.05  # generous: a bounded build takes well under a millisecond
+
+
+# ---------------------------------------------------------------------------------------------
+# Anchored prefix start
+
+
+def naive_prefix_start(text: str, offset: int, budget: int) -> int:
+    """A sliding window: the first line start within the last `budget` characters."""
+    if offset <= budget:
+        return 0
+    newline = text.find("\n", offset - budget - 1, offset)
+    return newline + 1 if newline != -1 else offset - budget
+
+
+def type_along(text: str, offset: int, typed: str) -> list[tuple[str, int]]:
+    """The document after each keystroke of typing `typed` at `offset`."""
+    return [(text[:offset] + typed[:i] + text[offset:], offset + i)
+            for i in range(1, len(typed) + 1)]
+
+
+def share_unchanged(starts: list[int]) -> float:
+    return sum(a == b for a, b in itertools.pairwise(starts)) / (len(starts) - 1)
+
+
+def test_typing_on_a_line_keeps_the_prompt_start_byte_identical() -> None:
+    text = generated_source()
+    settings = Settings(neighbor_files=False)
+    budget = chars_for_tokens(settings.prefix_tokens)
+    offset = text.index("\n", len(text) // 2)
+    typed = "".join(random.Random(3).choice("abcdefghij (),.=") for _ in range(200))
+    plans = [build_fim_request(t, o, path="big.py", language_id="python", settings=settings)
+             for t, o in type_along(text, offset, typed)]
+    assert all(isinstance(p, FimPlan) for p in plans)
+    starts = [p.prefix_start for p in plans]  # type: ignore[union-attr]
+    assert share_unchanged(starts) >= 0.95
+    for before, after in itertools.pairwise(plans):
+        assert isinstance(before, FimPlan) and isinstance(after, FimPlan)
+        assert len(after.params.prompt) - len(after.line_prefix) <= budget + 100
+        if before.prefix_start == after.prefix_start:  # the whole prompt up to the cursor line
+            stable = len(before.params.prompt) - len(before.line_prefix)
+            assert after.params.prompt[:stable] == before.params.prompt[:stable]
+
+
+def test_anchored_start_moves_far_less_often_than_a_sliding_window() -> None:
+    """Typing a 60-line function (short lines, Enter included) in the middle of a big file."""
+    text = generated_source()
+    budget = chars_for_tokens(Settings().prefix_tokens)
+    offset = text.index("\n", len(text) // 3) + 1
+    body = "".join(f"    total_{i} = step(total_{i - 1}, {i})\n" for i in range(60))
+    anchored, sliding = [], []
+    for t, o in type_along(text, offset, body):
+        anchored.append(anchored_prefix_start(t, o, budget))
+        sliding.append(naive_prefix_start(t, o, budget))
+    moves = {"anchored": anchored, "sliding": sliding}
+    changes = {k: sum(a != b for a, b in itertools.pairwise(v)) for k, v in moves.items()}
+    print(f"\nprompt-start changes over {len(body)} keystrokes: {changes}")
+    assert changes["anchored"] <= len(body) // (budget // ANCHOR_STEPS) + 1
+    # a line-cut sliding window moves once per line of text leaving the window: ~40 times here
+    assert changes["sliding"] >= 30 and changes["sliding"] >= 10 * changes["anchored"]
+    # the char-exact sliding window (no line cut) changes on every keystroke
+    assert len({o - budget for _, o in type_along(text, offset, body)}) == len(body)
+
+
+def test_deleting_and_moving_a_few_lines_keep_the_anchor() -> None:
+    text = generated_source()
+    budget = chars_for_tokens(Settings().prefix_tokens)
+    offset = text.index("\n", len(text) // 2)
+    starts = [anchored_prefix_start(text[: offset - i] + text[offset:], offset - i, budget)
+              for i in range(40)]
+    assert share_unchanged(starts) >= 0.95
+    line_ends = [text.index("\n", offset + 1 + sum(range(k))) for k in range(6)]
+    moved = {anchored_prefix_start(text, o, budget) for o in line_ends}
+    assert len(moved) <= 2
+
+
+@pytest.mark.parametrize("budget", [40, 1000, 5529])
+def test_anchor_stays_within_budget_at_every_offset(budget: int) -> None:
+    text = generated_source(300)
+    step = budget // ANCHOR_STEPS
+    for offset in range(0, len(text), 37):
+        start = anchored_prefix_start(text, offset, budget)
+        assert 0 <= start <= offset
+        assert offset - start <= step * ANCHOR_STEPS
+        # at a line start, or mid-line when no line starts between the anchor and the cursor
+        assert start == 0 or text[start - 1] == "\n" or "\n" not in text[start - 1:offset]
+
+
+# ---------------------------------------------------------------------------------------------
+# Neighbor snippets
+
+
+def _neighbor_source(topic: str, lines: int = 72) -> str:
+    return "".join(f"def {topic}_{i}(record):\n    return record.{topic}_field_{i}\n"
+                   for i in range(lines // 2))
+
+
+def _typing_settings() -> Settings:
+    return Settings(neighbor_files=True, redact_secrets=False, prefix_tokens=400)
+
+
+def test_neighbors_of_the_same_language_most_similar_first() -> None:
+    billing = Neighbor("lib/billing.py", "python", _neighbor_source("invoice"))
+    weather = Neighbor("lib/weather.py", "python", _neighbor_source("forecast"))
+    other_language = Neighbor("web/invoice.js", "javascript", _neighbor_source("invoice"))
+    secret = Neighbor("conf/.env", "python", _neighbor_source("invoice"))
+    mine = "".join(f"total += invoice_{i}(record) + record.invoice_field_{i}\n" for i in range(40))
+    text = mine + "x = |"
+    plan = must_plan(text, settings=_typing_settings(),
+                     neighbors=(weather, billing, other_language, secret))
+    prompt = plan.params.prompt
+    header = header_line("src/app.py", "python")
+    assert prompt.startswith(header + "# path: lib/billing.py\ndef invoice_")
+    assert "lib/weather.py" not in prompt  # no identifiers in common
+    assert "web/invoice.js" not in prompt and ".env" not in prompt
+    own = prompt.index("# path: src/app.py\n")
+    assert prompt[own:] == "# path: src/app.py\n" + split_cursor(text)[0][plan.prefix_start:]
+    snippets = prompt[len(header):own]
+    assert len(snippets) <= chars_for_tokens(400) // NEIGHBOR_SHARE
+    assert "def invoice_" in snippets and "#" not in snippets.replace("# path: lib/billing.py", "")
+
+
+def test_no_neighbors_when_disabled() -> None:
+    billing = Neighbor("lib/billing.py", "python", _neighbor_source("invoice"))
+    text = "".join(f"y = invoice_{i}(record)\n" for i in range(40)) + "x = |"
+    plan = must_plan(text, settings=_typing_settings().replace(neighbor_files=False),
+                     neighbors=(billing,))
+    assert "billing" not in plan.params.prompt
+
+
+def test_neighbor_snippets_do_not_reshuffle_while_typing() -> None:
+    rng = random.Random(5)
+    topics = ["invoice", "customer", "payment", "ledger", "refund", "tax"]
+    neighbors = tuple(Neighbor(f"lib/{t}.py", "python", _neighbor_source(t, 200)) for t in topics)
+    mine = "".join(f"v{i} = {topic}_{rng.randrange(100)}(record.{topic}_field_{i % 100})\n"
+                   for topic in topics * 3 for i in range(30))
+    offset = mine.index("\n", len(mine) // 2)
+    typed = "".join(rng.choice(topics) + "_1(r) + " for _ in range(25))[:200]
+    snippet_blocks = []
+    for t, o in type_along(mine, offset, typed):
+        plan = build_fim_request(t, o, path="src/app.py", language_id="python",
+                                 settings=_typing_settings(), neighbors=neighbors)
+        assert isinstance(plan, FimPlan)
+        prompt = plan.params.prompt
+        own = prompt.find("# path: src/app.py\n")
+        snippet_blocks.append(prompt[:own] if own != -1 else "")
+    unchanged = sum(a == b for a, b in itertools.pairwise(snippet_blocks))
+    assert unchanged / (len(snippet_blocks) - 1) >= 0.95
+    assert any("# path: lib/" in block for block in snippet_blocks)
+
+
+def test_neighbor_chunks_are_indexed_once_per_version() -> None:
+    from deepseek_lsp.completion import context
+
+    neighbor = Neighbor("lib/once.py", "python", _neighbor_source("once"))
+    first = context._chunks(neighbor)
+    assert context._chunks(Neighbor("lib/once.py", "python", _neighbor_source("once"))) is first
+    changed = Neighbor("lib/once.py", "python", _neighbor_source("once") + "x = 1\n")
+    assert context._chunks(changed) is not first
+
+
+# ---------------------------------------------------------------------------------------------
+# Secrets
+
+
+@pytest.mark.parametrize(("source", "kept"), [
+    ('API_KEY = "sk-abcdefghijklmnopqrstuvwxyz012345"\n', 'API_KEY = "'),
+    ("aws = 'AKIAABCDEFGHIJKLMNOP'\n", "aws = '"),
+    ("tok = ghp_" + "a1" * 18 + "\n", "tok = "),
+    ('password = "hunter2!"\n', 'password = "'),
+    ('db_password: "correct horse"\n', 'db_password: "'),
+    ('{"client_secret": "abcd1234"}\n', '{"client_secret": "'),
+    ('AUTH_TOKEN := "zzzzzzzz"\n', 'AUTH_TOKEN := "'),
+])
+def test_redact_replaces_secret_values(source: str, kept: str) -> None:
+    redacted = redact(source)
+    assert redacted.startswith(kept) and PLACEHOLDER in redacted
+    assert redacted.count("\n") == source.count("\n")
+
+
+@pytest.mark.parametrize("source", [
+    'password = ""\n', "task-force = 1\n", "key = compute(key)\n", "sk-short\n",
+    "risk-abcdefghijklmnopqrstuvwxyz = 1\n", 'token = "ab"\n', "def check_password(p):\n",
+])
+def test_redact_leaves_ordinary_code_alone(source: str) -> None:
+    assert redact(source) == source
+
+
+def test_private_key_blocks_keep_their_line_count() -> None:
+    block = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nAAAA==\n-----END RSA PRIVATE KEY-----"
+    source = f"KEY = '''\n{block}\n'''\nx = 1\n"
+    redacted = redact(source)
+    assert "MIIEow" not in redacted and redacted.count("\n") == source.count("\n")
+    assert redacted.endswith("'''\nx = 1\n")
+    # a window that starts inside the block
+    inside = "AAAA==\nBBBB\n-----END PRIVATE KEY-----\nx = 1\n"
+    assert redact(inside) == f"{PLACEHOLDER}\n\n\nx = 1\n"
+
+
+def test_redaction_is_applied_to_the_windows_without_moving_the_anchor() -> None:
+    secret_line = 'OPENAI = "sk-' + "z" * 30 + '"\n'
+    text = generated_source(3_000)
+    middle = text.index("\n", len(text) // 2) + 1
+    text = text[:middle] + secret_line + text[middle:]
+    offset = text.index("\n", middle + len(secret_line) + 200)
+    plans = [build_fim_request(text, offset, path="a.py", language_id="python",
+                               settings=Settings(neighbor_files=False, redact_secrets=flag))
+             for flag in (True, False)]
+    redacted, plain = plans
+    assert isinstance(redacted, FimPlan) and isinstance(plain, FimPlan)
+    assert redacted.prefix_start == plain.prefix_start
+    assert "z" * 30 in plain.params.prompt and "z" * 30 not in redacted.params.prompt
+    assert redacted.params.prompt.count("\n") == plain.params.prompt.count("\n")
+
+
+def test_redaction_is_fast_on_a_window() -> None:
+    window = generated_source(200)[:8_000] + 'password = "abcdefgh"\n'
+    runs = []
+    for _ in range(200):
+        started = time.perf_counter()
+        redact(window)
+        runs.append(time.perf_counter() - started)
+    print(f"\nredact 8 KB: p50 {statistics.median(runs) * 1e6:.0f} µs")
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokens
+
+
+def test_chars_per_token_is_calibrated_against_the_tokenizer() -> None:
+    """The constant must be conservative (≤ the median ratio) but not wasteful (≥ 80 % of it)."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(p for p in stdlib.glob("*.py") if p.stat().st_size > 12_000)[:24]
+    ratios = []
+    for path in files:
+        source = path.read_text(encoding="utf-8", errors="replace")
+        window = source[len(source) // 3:len(source) // 3 + 5_000]
+        ratios.append(len(window) / count_tokens(window))
+    median = statistics.median(ratios)
+    print(f"\nchars/token on {len(ratios)} stdlib windows: median {median:.2f}, "
+          f"constant {CHARS_PER_TOKEN}")
+    assert 0.8 * median <= CHARS_PER_TOKEN <= median
+
+
+def test_chars_for_tokens() -> None:
+    assert chars_for_tokens(0) == 0
+    assert chars_for_tokens(1000) == int(1000 * CHARS_PER_TOKEN)
+
+
+# ---------------------------------------------------------------------------------------------
+# Micro-benchmark (prints only; SPEC §6 targets p50 ≤ 1 ms)
+
+
+def test_benchmark_build_fim_request_on_a_1mb_file(capsys: pytest.CaptureFixture[str]) -> None:
+    text = generated_source()
+    assert len(text) >= 1_000_000 and text.count("\n") == 20_000
+    rng = random.Random(11)
+    neighbors = tuple(Neighbor(f"lib/n{i}.py", "python", generated_source(400, seed=i))
+                      for i in range(4))
+    results = {}
+    for label, settings, extra in (
+        ("no neighbors", Settings(neighbor_files=False), ()),
+        ("4 neighbors", Settings(), neighbors),
+    ):
+        offset = text.index("\n", len(text) // 2)
+        runs = []
+        for i in range(3_000):
+            if i % 300 == 0:  # jump somewhere else now and then, as a user does
+                offset = text.index("\n", rng.randrange(len(text) - 100))
+            text_now = text[:offset] + "x" * (i % 300) + text[offset:]
+            cursor = offset + i % 300
+            started = time.perf_counter()
+            build_fim_request(text_now, cursor, path="big.py", language_id="python",
+                              settings=settings, neighbors=extra)
+            runs.append(time.perf_counter() - started)
+        runs.sort()
+        results[label] = (runs[len(runs) // 2] * 1e3, runs[int(len(runs) * 0.99)] * 1e3)
+    with capsys.disabled():
+        for label, (p50, p99) in results.items():
+            print(f"\nbuild_fim_request, 1 MB / 20,000 lines, {label}: "
+                  f"p50 {p50:.3f} ms, p99 {p99:.3f} ms")
