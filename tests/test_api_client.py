@@ -199,11 +199,11 @@ async def test_fim_logprobs_plain_and_streamed(client: DeepSeekClient) -> None:
         async for _ in stream:
             pass
     streamed = stream.result
-    for result in (plain, streamed):
-        assert result.logprobs is not None
-        assert "".join(result.logprobs["tokens"]) == result.text
-        assert len(result.logprobs["token_logprobs"]) == len(result.logprobs["tokens"])
-    for key in ("tokens", "text_offset"):
+    assert plain.logprobs is not None and streamed.logprobs is not None
+    for result, logprobs in ((plain, plain.logprobs), (streamed, streamed.logprobs)):
+        assert "".join(logprobs["tokens"]) == result.text
+        assert len(logprobs["token_logprobs"]) == len(logprobs["tokens"])
+    for key in ("tokens", "text_offset"):  # the fake's values differ by position, not tokens
         assert streamed.logprobs[key] == plain.logprobs[key]
 
 

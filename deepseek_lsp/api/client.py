@@ -19,6 +19,7 @@ import email.utils
 import json
 import math
 import re
+from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
@@ -317,7 +318,7 @@ class DeepSeekClient:
         return APIConnectionError(f"{where}: {reason}")
 
 
-class _EventStream(Generic[Piece]):
+class _EventStream(ABC, Generic[Piece]):
     """An open SSE response, read chunk by chunk under one deadline.
 
     Subclasses turn each JSON chunk into a piece for the caller and build the final result.
@@ -377,9 +378,9 @@ class _EventStream(Generic[Piece]):
         """True once the stream ended properly (`[DONE]` or a finish reason)."""
         return self._complete
 
+    @abstractmethod
     def _take(self, chunk: dict[str, Any]) -> Piece | None:
         """Accumulate one chunk; return what the caller should see now, if anything."""
-        raise NotImplementedError
 
     def _choice(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
         """The first choice of a chunk, with the bookkeeping every stream shares."""
