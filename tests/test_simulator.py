@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -235,6 +236,14 @@ def test_fim_logprobs_echo_and_limits(client) -> None:
     assert echoed["logprobs"]["token_logprobs"][0] is None
     r = client.post(FIM, json={"model": V4, "prompt": prompt, "logprobs": 21})
     assert r.status_code == 400
+    streamed = sse_events(stream_lines(client, FIM, {"model": V4, "prompt": prompt,
+                                                     "logprobs": 2, "echo": True}))
+    texts = [e["choices"][0]["text"] for e in streamed[:-1]]
+    assert texts[0] == prompt and "".join(texts) == prompt + text
+    json_lp = fim(client, prompt, None, logprobs=2, echo=True)["choices"][0]["logprobs"]
+    chunk_lps = [e["choices"][0]["logprobs"] for e in streamed[:-1]]
+    stream_lp = [v for lp in chunk_lps if lp for v in lp["token_logprobs"]]
+    assert stream_lp == json_lp["token_logprobs"]
 
 
 def test_fim_stream_matches_json(client) -> None:
@@ -587,7 +596,7 @@ async def test_disconnect_detected_when_client_cancels_a_stalled_request(sim) ->
     def both_gone(reqs: list[RecordedRequest]) -> bool:
         return len(reqs) == 2 and all(r.disconnected and r.finished for r in reqs)
 
-    assert await asyncio.to_thread(sim.wait_for, both_gone, 2.0)
+    assert await sim.wait_for_async(both_gone, 2.0)
     for rec in sim.requests():
         assert rec.finished is not None and rec.finished - cancelled_at < 1.0
     assert sim.requests(CHAT)[0].stream is True
@@ -631,6 +640,25 @@ def test_thread_api_requests_wait_for_and_configure_errors(sim, client) -> None:
         sim.configure(colour="blue")
     with pytest.raises(ValueError):
         sim.configure(generation="v9")
+
+
+def test_stop_does_not_wait_for_stalled_requests() -> None:
+    sim = SimulatorThread().start()
+    sim.script(Rule(stall_s=30))
+    with httpx.Client(base_url=sim.base_url, headers={"Authorization": "Bearer k"}) as c:
+        t = threading.Thread(target=_quietly, args=(c.get, "/models"), daemon=True)
+        t.start()
+        assert sim.wait_for(lambda reqs: len(reqs) == 1, timeout=2)
+        start = time.monotonic()
+        sim.stop()
+        assert time.monotonic() - start < 3
+        t.join(3)
+    sim.stop()  # twice is fine
+
+
+def _quietly(fn: Any, *args: Any) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        fn(*args)
 
 
 def _free_port() -> int:

@@ -478,12 +478,20 @@ class FakeDeepSeek:
             events = [wire.sse(wire.text_chunk(cid, req.model, None, usage_obj=usage))]
         else:
             events = []
-            offset = 0 if req.echo else len(req.prompt)
-            for i, tok in enumerate(out_tokens):
+            if req.echo:
+                # The echoed prompt comes back whole, in the first chunk.
                 logprobs = None
                 if req.logprobs is not None:
-                    logprobs = wire.fim_logprobs([tok], offset, req.logprobs,
-                                                 first_is_prompt=req.echo and i == 0)
+                    logprobs = wire.fim_logprobs(split_tokens(req.prompt), 0, req.logprobs,
+                                                 first_is_prompt=True)
+                events.append(wire.sse(wire.text_chunk(cid, req.model, req.prompt, None,
+                                                       logprobs)))
+            offset = len(req.prompt)
+            first = len(out_tokens) - len(tokens)
+            for i, tok in enumerate(tokens, first):
+                logprobs = None
+                if req.logprobs is not None:
+                    logprobs = wire.fim_logprobs([tok], offset, req.logprobs, position=i)
                 offset += len(tok)
                 events.append(wire.sse(wire.text_chunk(cid, req.model, tok, None, logprobs)))
             if not truncated:

@@ -109,7 +109,11 @@ class SimulatorThread:
 
     def wait_for(self, predicate: Callable[[list[RecordedRequest]], bool],
                  timeout: float = 5.0) -> bool:
-        """Poll the recorded requests until `predicate(requests)` is true; False on timeout."""
+        """Poll the recorded requests until `predicate(requests)` is true; False on timeout.
+
+        This blocks the calling thread: from a coroutine use `await wait_for_async(...)`, or
+        the caller's own event loop (an LSP client, say) stops while it waits.
+        """
         deadline = time.monotonic() + timeout
         while True:
             if predicate(self.fake.requests()):
@@ -117,6 +121,17 @@ class SimulatorThread:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.01)
+
+    async def wait_for_async(self, predicate: Callable[[list[RecordedRequest]], bool],
+                             timeout: float = 5.0) -> bool:
+        """`wait_for` for async tests: polls without blocking the caller's event loop."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if predicate(self.fake.requests()):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
 
     def configure(self, **changes: Any) -> None:
         self.fake.configure(**changes)

@@ -93,19 +93,20 @@ def _top(token: str, position: int, count: int) -> list[tuple[str, float]]:
 
 
 def fim_logprobs(tokens: list[str], start_offset: int, top: int,
-                 first_is_prompt: bool = False) -> dict[str, Any]:
+                 first_is_prompt: bool = False, position: int = 0) -> dict[str, Any]:
     """FIM `logprobs`: tokens, their logprobs, optional top alternatives and text offsets.
 
     Offsets count characters from the start of the prompt, as in the seed example (the first
     completion token of an 18-character prompt sits at offset 18). With `echo`, prompt tokens
-    come first and the very first token has no logprob.
+    come first and the very first token has no logprob. `position` numbers the first token
+    among the completion's tokens, so streamed chunks get the same values as a JSON answer.
     """
     offsets, logprobs, tops = [], [], []
     offset = start_offset
-    for i, tok in enumerate(tokens):
+    for i, tok in enumerate(tokens, position):
         offsets.append(offset)
         offset += len(tok)
-        logprobs.append(None if (first_is_prompt and i == 0) else _logprob(tok, i))
+        logprobs.append(None if (first_is_prompt and i == position) else _logprob(tok, i))
         if top:
             tops.append(dict(_top(tok, i, top)))
     return {"tokens": tokens, "token_logprobs": logprobs,
