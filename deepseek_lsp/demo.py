@@ -20,40 +20,55 @@ from pygls.lsp.client import LanguageClient
 
 from deepseek_lsp.documents import UTF16, Document
 
+#: What an editor with inline completion (VS Code, Neovim 0.12) declares.
+INLINE_CLIENT = lsp.ClientCapabilities(
+    text_document=lsp.TextDocumentClientCapabilities(
+        inline_completion=lsp.InlineCompletionClientCapabilities(),
+        synchronization=lsp.TextDocumentSyncClientCapabilities(),
+    ),
+    window=lsp.WindowClientCapabilities(work_done_progress=True),
+)
+
 
 class Editor:
-    """A scripted LSP client: one open document, a cursor, typing and ghost text."""
+    """A scripted LSP client: one open document, a cursor, typing and ghost text.
 
-    def __init__(self, env: dict[str, str], *, capabilities: lsp.ClientCapabilities | None = None,
-                 init_options: dict[str, Any] | None = None) -> None:
-        self.client = LanguageClient("deepseek-lsp-demo", "1")
-        self.env = env
-        self.capabilities = capabilities or lsp.ClientCapabilities(
-            text_document=lsp.TextDocumentClientCapabilities(
-                inline_completion=lsp.InlineCompletionClientCapabilities(),
-                synchronization=lsp.TextDocumentSyncClientCapabilities(),
-            ),
-            window=lsp.WindowClientCapabilities(work_done_progress=True),
-        )
-        self.init_options = init_options or {}
-        self.messages: list[str] = []
+    Wraps any pygls `LanguageClient` (the tests pass pytest-lsp's); `launch` starts a server.
+    """
+
+    messages: list[str]
+    progress: list[tuple[Any, Any]]  # ($/progress token, value), when started by `launch`
+
+    def __init__(self, client: LanguageClient) -> None:
+        self.client = client
         self.doc: Document | None = None
         self.cursor = 0
-        self.client.feature(lsp.WINDOW_SHOW_MESSAGE)(
-            lambda params: self.messages.append(params.message)
-        )
 
-    async def start(self) -> float:
-        """Launch the server and initialize; returns the time `initialize` took (seconds)."""
-        await self.client.start_io(sys.executable, "-m", "deepseek_lsp", env=self.env)
+    @classmethod
+    async def launch(
+        cls, env: dict[str, str], *, init_options: dict[str, Any] | None = None
+    ) -> tuple[Editor, float]:
+        """Start the server over stdio and initialize; also returns `initialize`'s seconds."""
+        editor = cls(LanguageClient("deepseek-lsp-demo", "1"))
+        editor.messages = []
+        editor.client.feature(lsp.WINDOW_SHOW_MESSAGE)(
+            lambda params: editor.messages.append(params.message)
+        )
+        editor.serve_edits()
+        editor.progress = []
+        editor.client.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CREATE)(lambda params: None)
+        editor.client.feature(lsp.PROGRESS)(
+            lambda params: editor.progress.append((params.token, params.value))
+        )
+        await editor.client.start_io(sys.executable, "-m", "deepseek_lsp", env=env)
         started = time.perf_counter()
-        await self.client.initialize_async(lsp.InitializeParams(
-            capabilities=self.capabilities, root_uri=Path.cwd().as_uri(),
-            initialization_options=self.init_options,
+        await editor.client.initialize_async(lsp.InitializeParams(
+            capabilities=INLINE_CLIENT, root_uri=Path.cwd().as_uri(),
+            initialization_options=init_options or {},
         ))
         elapsed = time.perf_counter() - started
-        self.client.initialized(lsp.InitializedParams())
-        return elapsed
+        editor.client.initialized(lsp.InitializedParams())
+        return editor, elapsed
 
     async def stop(self) -> None:
         await self.client.shutdown_async(None)
@@ -73,13 +88,19 @@ class Editor:
         assert self.doc is not None
         pos = self.doc.position_at(self.cursor, UTF16)
         self.doc.apply_edit(pos, pos, text, UTF16)
-        self.doc.version += 1
-        self.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-            text_document=lsp.VersionedTextDocumentIdentifier(self.doc.uri, self.doc.version),
-            content_changes=[lsp.TextDocumentContentChangePartial(
-                range=lsp.Range(lsp.Position(*pos), lsp.Position(*pos)), text=text)],
-        ))
+        self._did_change(self.doc, [lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(lsp.Position(*pos), lsp.Position(*pos)), text=text)])
         self.cursor += len(text)
+
+    def _did_change(
+        self, doc: Document, changes: list[lsp.TextDocumentContentChangePartial]
+    ) -> None:
+        """Tell the server about edits already applied to `doc` (a new version)."""
+        doc.version += 1
+        self.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version),
+            content_changes=list(changes),
+        ))
 
     async def ghost(self) -> lsp.InlineCompletionItem | None:
         """Ask for ghost text at the cursor."""
@@ -102,12 +123,47 @@ class Editor:
         start = self.doc.offset_at(r.start.line, r.start.character, UTF16)
         self.doc.apply_edit((r.start.line, r.start.character), (r.end.line, r.end.character),
                             text, UTF16)
-        self.doc.version += 1
-        self.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-            text_document=lsp.VersionedTextDocumentIdentifier(self.doc.uri, self.doc.version),
-            content_changes=[lsp.TextDocumentContentChangePartial(range=r, text=text)],
-        ))
+        self._did_change(self.doc, [lsp.TextDocumentContentChangePartial(range=r, text=text)])
         self.cursor = start + len(text)
+
+    def serve_edits(self) -> None:
+        """Answer `workspace/applyEdit` as an editor does (pytest-lsp's client has no handler).
+
+        Edits to the open document are applied when their version (if given) is the
+        document's, and sent back as one `didChange`; anything else is refused.
+        """
+        self.applied_edits: list[lsp.ApplyWorkspaceEditParams] = []
+        self.client.feature(lsp.WORKSPACE_APPLY_EDIT)(
+            lambda params: self._apply_workspace_edit(params)
+        )
+
+    def _apply_workspace_edit(
+        self, params: lsp.ApplyWorkspaceEditParams
+    ) -> lsp.ApplyWorkspaceEditResult:
+        doc, edit = self.doc, params.edit
+        edits: list[lsp.TextEdit | lsp.AnnotatedTextEdit] = []
+        for uri, changes in (edit.changes or {}).items():
+            if doc is None or uri != doc.uri:
+                return lsp.ApplyWorkspaceEditResult(False, f"{uri} is not open")
+            edits += changes
+        for change in edit.document_changes or []:
+            if not isinstance(change, lsp.TextDocumentEdit) or doc is None \
+                    or change.text_document.uri != doc.uri:
+                return lsp.ApplyWorkspaceEditResult(False, "only edits of the open document")
+            if change.text_document.version not in (None, doc.version):
+                return lsp.ApplyWorkspaceEditResult(False, "the document's version moved on")
+            edits += [e for e in change.edits if not isinstance(e, lsp.SnippetTextEdit)]
+        if doc is None or not edits:
+            return lsp.ApplyWorkspaceEditResult(False, "nothing to apply")
+        edits.sort(key=lambda e: (e.range.start.line, e.range.start.character), reverse=True)
+        for e in edits:  # back to front, so earlier ranges stay valid
+            r = e.range
+            doc.apply_edit((r.start.line, r.start.character), (r.end.line, r.end.character),
+                           e.new_text, UTF16)
+        self._did_change(doc, [lsp.TextDocumentContentChangePartial(range=e.range, text=e.new_text)
+                               for e in edits])
+        self.applied_edits.append(params)
+        return lsp.ApplyWorkspaceEditResult(applied=True)
 
     async def command(self, name: str, *args: Any) -> Any:
         return await self.client.workspace_execute_command_async(
@@ -156,9 +212,8 @@ async def run_demo(*, offline: bool) -> int:
     where = "the real DeepSeek API" if use_api else f"the built-in simulator at {sim.base_url}"
     print(f"deepseek-lsp demo — an editor session over LSP against {where}")
     sample = resources.files("deepseek_lsp.samples").joinpath("inventory.py").read_text("utf-8")
-    editor = Editor(env, init_options={"debounceMs": 50})
+    editor, init_s = await Editor.launch(env, init_options={"debounceMs": 50})
     try:
-        init_s = await editor.start()
         print(f"server started; initialize answered in {init_s * 1000:.0f} ms")
         editor.open("file:///demo/inventory.py", sample)
         editor.move_to(len(sample))
