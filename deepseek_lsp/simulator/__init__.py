@@ -13,6 +13,12 @@ records every request.
         ... talk to sim.base_url ...
         sim.requests("/beta/completions")[-1].json["prompt"]
 
+A request is answered in this order: a matching rule with a non-200 `status` or a raw `body`
+(before the key check, like a failing gateway), then the bearer key (401), then the body checks
+(400/422, "Model Not Exist", 402 when the configured balance is zero), then the fake model with
+the rule's canned text and timing. Unknown paths are recorded and answered 404 (405 for a known
+path with the wrong method), so a wrong base URL shows up in `requests()`.
+
 `Rule` fields (all optional; first matching rule in scripting order wins; `times=None` forever):
     path            exact request path; None matches every DeepSeek endpoint
     match           substring required in the FIM prompt+suffix or the last user message
@@ -33,6 +39,10 @@ records every request.
     ttft_s          time to first token (overrides the `ttft_ms` setting)
     chunk_delay_s   gap per token (overrides `tokens_per_s`)
     times           how many requests the rule answers before it is removed
+
+`RecordedRequest` adds to the agreed fields: `response_text`, `usage` and `key_sha256` (the
+SHA-256 of the bearer token; the token itself is never stored). `SimulatorThread.wait_for`
+blocks its thread; async tests use `await sim.wait_for_async(...)`.
 
 Control endpoints for a simulator in another process (no key needed): `POST /_sim/rules` (a
 JSON list of Rule field objects, appended), `POST /_sim/config` (configure keywords),

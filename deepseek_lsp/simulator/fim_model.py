@@ -250,7 +250,7 @@ def _join_at_cursor(lines: list[str], typed_indent: str) -> str:
     return "\n".join([first, *lines[1:]])
 
 
-def _signature(lang: str, kind: str, name: str, params: list[str]) -> str:
+def _signature(lang: str, name: str, params: list[str]) -> str:
     """A function header for a function the model writes itself."""
     if lang == "python":
         return f"def {name}({', '.join(params)}):"
@@ -267,11 +267,11 @@ def _signature(lang: str, kind: str, name: str, params: list[str]) -> str:
 
 
 def _whole_function(lang: str, name: str, indent: str, unit: str) -> list[str]:
-    kind = kind_of(name) or ""
-    params = _KIND_PARAMS.get(kind, ["value"])
-    if lang == "go":
-        name = name[:1].upper() + name[1:] if name != "main" else name
-    lines = [indent + _signature(lang, kind, name, params)]
+    """Signature, body and closing brace of a function the model writes from scratch."""
+    params = _KIND_PARAMS.get(kind_of(name) or "", ["value"])
+    if lang == "go" and name != "main":
+        name = name[:1].upper() + name[1:]  # exported, as Go code usually is
+    lines = [indent + _signature(lang, name, params)]
     lines += _render(function_body(lang, name, params), indent + unit, unit)
     if lang != "python":
         lines.append(indent + "}")
@@ -362,22 +362,22 @@ def _comment_text(line: str) -> str | None:
     return None
 
 
+_STOP_WORDS = frozenset(("a", "an", "the", "of", "to", "and", "for", "in", "this", "that", "it",
+                         "is", "with", "todo"))
+
+
 def _code_for_comment(comment: str, lang: str, indent: str, unit: str) -> list[str]:
     """Code that does what a `# comment` line says."""
     words = re.findall(r"[a-z]+", comment.lower())
     kind = next((k for w in words if (k := kind_of(w))), None)
-    if kind is None:
-        verbs = [w for w in words if w not in ("a", "an", "the", "of", "to", "and", "for", "in",
-                                               "this", "that", "it", "is", "with", "todo")]
-        name = "_".join(verbs[:3]) or "helper"
-        if lang != "python":
-            parts = name.split("_")
-            name = parts[0] + "".join(p.title() for p in parts[1:])
-        return _whole_function(lang, name, indent, unit)
-    name = kind
-    if lang != "python" and "_" in name:
+    if kind is not None:
+        name = kind
+    else:
+        content = [w for w in words if w not in _STOP_WORDS]
+        name = "_".join(content[:3]) or "helper"
+    if lang != "python":
         head, *rest = name.split("_")
-        name = head + "".join(p.title() for p in rest)
+        name = head + "".join(p.title() for p in rest)  # camelCase outside Python
     return _whole_function(lang, name, indent, unit)
 
 
