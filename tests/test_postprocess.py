@@ -259,6 +259,8 @@ def test_match_indent_style(lines: list[str], style: tuple[bool, int] | None,
 @pytest.mark.parametrize(("text", "line_suffix", "following", "repeats"), [
     (")", ")", "", True), ("return x", "", "    return x", True), ("x", ")", "", False),
     ("a = 1\n    b = 2", "", "    a = 1\n    b = 2\n", True), ("", "", "x", False),
+    ("bar", "", "bar()", False),  # the start of the next line only: a real suggestion
+    ("x = 1", "", "x = 1; y = 2", False),
 ])
 def test_repeats_suffix(text: str, line_suffix: str, following: str, repeats: bool) -> None:
     assert repeats_suffix(text, make_ctx("", line_suffix, following)) is repeats

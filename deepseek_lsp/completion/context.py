@@ -43,7 +43,8 @@ ANCHOR_STEPS = 4
 #: With neighbor files, 1 / NEIGHBOR_SHARE of the prefix budget goes to their snippets.
 NEIGHBOR_SHARE = 4
 CHUNK_LINES = 24  # neighbor files are compared in fixed chunks of this many lines
-NEIGHBOR_SCAN_CHARS = 200_000  # only the first part of a huge neighbor is indexed
+NEIGHBOR_SCAN_CHARS = 100_000  # only the first part of a huge neighbor is indexed (~2.5 ms)
+MAX_NEIGHBORS = 8  # the first ones offered (the caller lists the most recently used first)
 QUERY_CHARS = 1500  # similarity query: about 40 lines above the quantized cursor position
 MAX_SNIPPETS = 3
 MIN_SIMILARITY = 0.05  # Jaccard below this is noise
@@ -454,9 +455,11 @@ def _eligible_neighbors(neighbors: Sequence[Neighbor], path: str, language_id: s
     """Open files of the same language, never this file and never an excluded one."""
     if not settings.neighbor_files:
         return []
-    return [n for n in neighbors
-            if n.language_id == language_id and n.path != path and n.text.strip()
-            and not is_excluded(n.path, settings.exclude)]
+    eligible = [n for n in neighbors
+                if n.language_id == language_id and n.path != path
+                and n.text and not n.text.isspace()  # isspace stops at the first character
+                and not is_excluded(n.path, settings.exclude)]
+    return eligible[:MAX_NEIGHBORS]
 
 
 # ---------------------------------------------------------------------------------------------

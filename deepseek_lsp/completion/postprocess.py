@@ -333,9 +333,17 @@ def match_indent_style(lines: list[str], style: tuple[bool, int] | None) -> list
 
 
 def repeats_suffix(text: str, ctx: PostprocessContext) -> bool:
-    """The model only reproduced what already follows the cursor."""
+    """The model only reproduced what already follows the cursor: whole lines of it (the rest
+    of the cursor line counting as the first), ignoring layout."""
     wanted = _squash(text)
-    return bool(wanted) and _squash(ctx.suffix_window[: 2 * len(text) + 200]).startswith(wanted)
+    if not wanted:
+        return False
+    seen = ""
+    for line in ctx.suffix_window.split("\n"):
+        seen += _squash(line)
+        if len(seen) >= len(wanted):
+            return seen == wanted
+    return False
 
 
 def _drop_chars(text: str, positions: list[int]) -> str:
