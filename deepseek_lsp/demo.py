@@ -27,6 +27,10 @@ INLINE_CLIENT = lsp.ClientCapabilities(
         synchronization=lsp.TextDocumentSyncClientCapabilities(),
     ),
     window=lsp.WindowClientCapabilities(work_done_progress=True),
+    workspace=lsp.WorkspaceClientCapabilities(
+        configuration=True,
+        did_change_configuration=lsp.DidChangeConfigurationClientCapabilities(),
+    ),
 )
 
 

@@ -119,7 +119,9 @@ class DeepSeekLanguageServer(LanguageServer):
 
     @property
     def encoding(self) -> str:
-        return str(self.workspace.position_encoding or lsp.PositionEncodingKind.Utf16)
+        encoding = self.workspace.position_encoding or lsp.PositionEncodingKind.Utf16
+        # a str-valued enum: str() would give its name, not "utf-16"
+        return encoding.value if isinstance(encoding, lsp.PositionEncodingKind) else encoding
 
     def apply_changes(self, params: lsp.DidChangeTextDocumentParams) -> None:
         doc = self.documents.get(params.text_document.uri)
@@ -283,9 +285,7 @@ def completion_item(
         label=first_line[:80],
         kind=lsp.CompletionItemKind.Snippet,
         detail="DeepSeek",
-        documentation=lsp.MarkupContent(
-            kind=lsp.MarkupKind.Markdown, value=f"```{doc.language_id}\n{new_text}\n```"
-        ),
+        documentation=new_text,
         filter_text=new_text,
         sort_text="0",
         preselect=True,
@@ -336,3 +336,7 @@ async def clear_cache(ls: DeepSeekLanguageServer, *_args: Any) -> dict[str, bool
     """Forget remembered completions."""
     ls.engine.clear_cache()
     return {"cleared": True}
+
+from deepseek_lsp.chat.actions import register as register_chat  # noqa: E402
+
+register_chat(server)

@@ -130,14 +130,15 @@ async def test_cancel_request_closes_the_upstream_connection(start_server, sim):
     editor.open(PY, "x = 1\n")
     editor.move_to(len(editor.doc.text))
     msg_id = str(uuid.uuid4())
-    future = editor.client.protocol.send_request_async(
-        lsp.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(editor), msg_id=msg_id)
-    assert sim.wait_for(lambda reqs: any(r.path == FIM for r in reqs), timeout=5)
+    future = asyncio.ensure_future(editor.client.protocol.send_request_async(
+        lsp.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(editor), msg_id=msg_id))
+    assert await sim.wait_for_async(lambda reqs: any(r.path == FIM for r in reqs), timeout=5)
     editor.client.cancel_request(lsp.CancelParams(id=msg_id))
     with pytest.raises(Exception):  # noqa: B017 - the client gets RequestCancelled
         await asyncio.wait_for(future, 5)
-    assert sim.wait_for(lambda reqs: any(r.path == FIM and r.disconnected for r in reqs),
-                        timeout=3)
+    assert await sim.wait_for_async(
+        lambda reqs: any(r.path == FIM and r.disconnected for r in reqs),
+        timeout=3)
 
 
 async def test_unopened_documents_and_invalid_positions_are_answered(start_server, sim):
