@@ -29,7 +29,12 @@ from functools import lru_cache
 from cachetools import LRUCache
 
 from deepseek_lsp.api.types import FimParams
-from deepseek_lsp.completion.postprocess import Mode, PostprocessContext, indent_of
+from deepseek_lsp.completion.postprocess import (
+    Mode,
+    PostprocessContext,
+    indent_of,
+    only_tail_closers,
+)
 from deepseek_lsp.completion.secrets import redact
 from deepseek_lsp.completion.tokens import chars_for_tokens
 from deepseek_lsp.config import Settings
@@ -281,8 +286,7 @@ def choose_mode(line_prefix: str, line_suffix: str, language: Language) -> Mode:
     """`multi` on a blank line or after a block opener, `single` everywhere else."""
     if not line_suffix.strip() and not line_prefix.strip():
         return "multi"
-    only_closers = all(c in ")]}>\"'`;," or c.isspace() for c in line_suffix)
-    if only_closers and opens_block(line_prefix, line_suffix, language):
+    if only_tail_closers(line_suffix) and opens_block(line_prefix, line_suffix, language):
         return "multi"
     return "single"
 

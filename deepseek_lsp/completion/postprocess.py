@@ -26,6 +26,7 @@ CLOSE_TO_OPEN = {v: k for k, v in OPEN_TO_CLOSE.items()}
 TAIL_CLOSERS = frozenset(")]}>\"'`;,")
 TAB_WIDTH = 4
 _DEFAULT_INDENT_UNIT = 4
+_MAX_REPLACED = 200  # longest tail considered for replacement (lines of 4,000 closers exist)
 _REPEAT_LOOKAHEAD = 8  # non-blank suffix lines compared with the completion's last lines
 _STYLE_LINES = 40  # lines above the cursor inspected for tabs-or-spaces
 _PREVIOUS_LINE_OPENS_BLOCK = re.compile(r"(?:[:{(\[]|=>|->|\bdo|\bthen|\belse)\s*$")
@@ -58,6 +59,7 @@ class Suggestion:
 
 
 def indent_of(line: str) -> str:
+    """The leading spaces and tabs of `line`."""
     return line[: len(line) - len(line.lstrip(" \t"))]
 
 
@@ -71,7 +73,8 @@ def _squash(text: str) -> str:
     return "".join(text.split())
 
 
-def _only_tail_closers(text: str) -> bool:
+def only_tail_closers(text: str) -> bool:
+    """Only closing brackets, quotes, `>`, `;`, `,` and whitespace (an auto-closed tail)."""
     return all(c in TAIL_CLOSERS or c.isspace() for c in text)
 
 
@@ -112,9 +115,9 @@ class _Scan:
         return _Scan(list(self.stack), list(self.consumed), list(self.consumed_at),
                      self.string, self.string_is_outer, self.comment, self.broken)
 
-    def balance(self) -> tuple[tuple[str, ...], str | None, bool]:
+    def balance(self) -> tuple[tuple[str, ...], str | None, bool, bool]:
         """What is still open at the end, and whether a closer mismatched."""
-        return tuple(self.stack), self.string, self.broken
+        return tuple(self.stack), self.string, self.string_is_outer, self.broken
 
 
 def _scan(text: str, state: _Scan, ctx: PostprocessContext, *, track: bool = True) -> _Scan:
@@ -173,7 +176,7 @@ def _replaceable_lengths(text: str, tail: str) -> list[int]:
     """Candidate numbers of tail chars to replace, longest first: each ends on a visible char
     and is textually present at the end of the completion."""
     squashed = _squash(text)
-    return [k for k in range(len(tail), 0, -1)
+    return [k for k in range(min(len(tail), _MAX_REPLACED), 0, -1)
             if not tail[k - 1].isspace() and _supplies(squashed, tail[:k])] + [0]
 
 
@@ -222,7 +225,7 @@ def strip_repeated_indent(lines: list[str], ctx: PostprocessContext, unit: int) 
 def _is_closer_line(line: str) -> bool:
     """`}`, `});`, `)` ...: a line that only closes brackets."""
     body = line.strip()
-    return bool(body) and body[0] in CLOSE_TO_OPEN and _only_tail_closers(body)
+    return bool(body) and body[0] in CLOSE_TO_OPEN and only_tail_closers(body)
 
 
 def cut_at_dedent(lines: list[str], min_indent: int) -> list[str]:
@@ -361,7 +364,7 @@ def _extra_closers_close_earlier_lines(extras: list[str], tail_closes: list[str]
     """Whether the lines above leave brackets open that `extras` would close, innermost first
     and after the ones the line's own tail closes."""
     unclosed = _scan(ctx.text_before + ctx.line_prefix, _Scan(), ctx, track=False).stack
-    unclosed = unclosed[: len(unclosed) - sum(c in CLOSE_TO_OPEN for c in tail_closes)]
+    unclosed = unclosed[: max(0, len(unclosed) - sum(c in CLOSE_TO_OPEN for c in tail_closes))]
     if len(extras) > len(unclosed):
         return False
     return all(CLOSE_TO_OPEN.get(c) == unclosed[-1 - i] for i, c in enumerate(extras))
@@ -417,7 +420,7 @@ def _finish(text: str, replaced: int, ctx: PostprocessContext) -> Suggestion | N
     if not text.strip():
         return None
     removed = ctx.line_suffix[:replaced]
-    if replaced and not _only_tail_closers(removed) and text.endswith(removed):
+    if replaced and not only_tail_closers(removed) and text.endswith(removed):
         text, replaced = text[:-replaced], 0
     if ctx.mode == "multi":
         text = put_tail_on_own_line(text, replaced, ctx)
