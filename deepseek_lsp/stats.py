@@ -20,6 +20,7 @@ class Stats:
     shared_hits: int = 0  # answered by an identical request already in flight
     skipped: int = 0  # "don't ask" rules
     cancelled: int = 0
+    early_stops: int = 0  # streams hung up on once the suggestion was complete
     suggestions_shown: int = 0
     chat_requests: int = 0
     prompt_tokens: int = 0
@@ -52,6 +53,7 @@ class Stats:
             "sharedInFlight": self.shared_hits,
             "skipped": self.skipped,
             "cancelled": self.cancelled,
+            "earlyStops": self.early_stops,
             "suggestionsShown": self.suggestions_shown,
             "chatRequests": self.chat_requests,
             "promptTokens": self.prompt_tokens,

@@ -243,3 +243,18 @@ async def test_status_toggle_and_clear_cache(start_server, sim):
     await editor.command("deepseek.toggle")
     await editor.command("deepseek.clearCache")
     assert (await editor.command("deepseek.status"))["cacheEntries"] == 0
+
+
+async def test_stream_is_cut_once_the_block_is_complete(start_server, sim):
+    # no blank lines, so no stop sequence ends it: the dedented `print` line does
+    sim.script(Rule(path=FIM, text="total = a + b\n    return total\n"
+                                   + "print(add(1, 2))\n" * 40, chunk_delay_s=0.01))
+    editor = await start_server()
+    editor.open(PY, "def add(a, b):\n    \n")
+    editor.move_to(len("def add(a, b):\n    "))
+    item = await editor.ghost()
+    assert item is not None
+    assert item.insert_text == "total = a + b\n    return total"
+    status = await editor.command("deepseek.status")
+    assert status["earlyStops"] == 1
+    assert await sim.wait_for_async(lambda reqs: any(r.disconnected for r in reqs), timeout=3)

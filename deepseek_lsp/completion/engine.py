@@ -22,12 +22,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from deepseek_lsp.api.errors import DeepSeekError
+from deepseek_lsp.api.types import FimParams, FimResult, Usage
+from deepseek_lsp.completion.cache import CompletionCache, SharedCalls
 from deepseek_lsp.completion.context import FimPlan, Neighbor, Skip, build_fim_request
 from deepseek_lsp.completion.postprocess import advance_suggestion, is_complete, postprocess
-
-from deepseek_lsp.api.errors import DeepSeekError
-from deepseek_lsp.api.types import FimParams, FimResult
-from deepseek_lsp.completion.cache import CompletionCache, SharedCalls
+from deepseek_lsp.completion.tokens import CHARS_PER_TOKEN
 from deepseek_lsp.config import Settings
 from deepseek_lsp.failures import FailurePolicy
 from deepseek_lsp.stats import Stats
@@ -240,9 +240,19 @@ class CompletionEngine:
     async def _call_streaming(self, plan: FimPlan, settings: Settings) -> FimResult:
         """Stream the answer and hang up once the suggestion cannot change any more."""
         async with self._backend.fim_stream(plan.params, settings) as stream:
-            text = ""
-            async for piece in stream:
-                text += piece
-                if is_complete(text, plan.postprocess_context):
-                    return FimResult(text, "early_stop", stream.usage_so_far(), stream.model)
+            async for _piece in stream:
+                if is_complete(stream.text, plan.postprocess_context):
+                    self.stats.early_stops += 1
+                    return FimResult(stream.text, "early_stop", _estimated_usage(plan, stream.text))
             return stream.result
+
+
+def _estimated_usage(plan: FimPlan, text: str) -> Usage:
+    """Usage of a stream we hung up on (DeepSeek sends usage only at the end): an estimate,
+    counted as cache misses so that cost estimates err on the high side."""
+    prompt = len(plan.params.prompt) + len(plan.params.suffix or "")
+    prompt_tokens = round(prompt / CHARS_PER_TOKEN)
+    completion_tokens = max(1, round(len(text) / CHARS_PER_TOKEN))
+    return Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                 total_tokens=prompt_tokens + completion_tokens,
+                 prompt_cache_miss_tokens=prompt_tokens)
