@@ -196,6 +196,8 @@ def test_offsets_out_of_range_are_clamped(offset: int) -> None:
     ("int main(void) {|", "c", "multi"),
     ("<div>|", "html", "multi"),
     ("<div>|</div>", "html", "single"),
+    ("  return (|", "javascriptreact", "multi"),
+    ("    <ul>|", "typescriptreact", "multi"),
     ("<br/>|", "html", "single"),
     ("if x then|", "lua", "multi"),
     ("for f in *; do|", "shellscript", "multi"),

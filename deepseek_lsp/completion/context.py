@@ -119,6 +119,8 @@ _SLASH = Language(comment=("//", ""))
 _JS = Language(comment=("//", ""), quotes="\"'`", arrow_opens_block=True,
                top_level_stops=("\n\nfunction ", "\n\nasync function ", "\n\nexport ",
                                 "\n\nclass ", "\n\ninterface ", "\n\ntype "))
+_JSX = Language(comment=("//", ""), quotes="\"'`", arrow_opens_block=True, markup=True,
+                top_level_stops=_JS.top_level_stops)
 _SHELL = Language(keyword_openers=("then", "do", "else", "in"))
 _MARKUP = Language(comment=("<!--", "-->"), quotes='"', markup=True)
 _CSS = Language(comment=("/*", "*/"))
@@ -127,7 +129,7 @@ LANGUAGES: dict[str, Language] = {
     "python": Language(colon_opens_block=True,
                        top_level_stops=("\n\ndef ", "\n\nasync def ", "\n\nclass ", "\n\n@",
                                         "\nif __name__")),
-    "javascript": _JS, "typescript": _JS, "javascriptreact": _JS, "typescriptreact": _JS,
+    "javascript": _JS, "typescript": _JS, "javascriptreact": _JSX, "typescriptreact": _JSX,
     "go": Language(comment=("//", ""), quotes="\"'`",
                    top_level_stops=("\n\nfunc ", "\n\ntype ", "\n\nvar ", "\n\nconst ")),
     "rust": Language(comment=("//", ""), quotes='"',
