@@ -20,6 +20,7 @@ DEFAULT_BASE_URL = "https://api.deepseek.com"
 DEFAULT_EXCLUDE: tuple[str, ...] = (
     "**/.env",
     "**/.env.*",
+    "**/*.env",
     "**/.envrc",
     "**/*.pem",
     "**/*.key",
