@@ -58,6 +58,9 @@ class Editor:
         editor.client.feature(lsp.WINDOW_SHOW_MESSAGE)(
             lambda params: editor.messages.append(params.message)
         )
+        editor.client.feature(lsp.WORKSPACE_CONFIGURATION)(
+            lambda params: [{} for _ in params.items]  # no user settings beyond init options
+        )
         editor.serve_edits()
         editor.progress = []
         editor.client.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CREATE)(lambda params: None)
@@ -222,8 +225,7 @@ async def run_demo(*, offline: bool) -> int:
         editor.open("file:///demo/inventory.py", sample)
         editor.move_to(len(sample))
 
-        editor.type("def most_valuable(items: list[Item]) -> Item | None:\n")
-        editor.type('    """The item with the highest total value."""\n    ')
+        editor.type("def average(prices: list[float]) -> float:\n    ")
         item = await editor.ghost()
         _show_ghost(editor, item, "ghost text after typing a function header")
 

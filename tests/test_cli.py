@@ -1,0 +1,161 @@
+"""The command line as users run it: subprocesses against the simulator on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from deepseek_lsp import __version__
+from deepseek_lsp.simulator import Rule
+
+KEY = "sk-cli-test-0123456789abcdef"
+
+
+def run(sim, *args: str, key: str | None = KEY, base_url: str | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPSEEK_")}
+    env["DEEPSEEK_BASE_URL"] = base_url or sim.base_url
+    if key is not None:
+        env["DEEPSEEK_API_KEY"] = key
+    return subprocess.run([sys.executable, "-m", "deepseek_lsp", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_user_error(result: subprocess.CompletedProcess[str], needle: str) -> None:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert needle.lower() in lines[0].lower()
+    assert KEY not in result.stderr + result.stdout
+
+
+@pytest.fixture
+def source(tmp_path):
+    path = tmp_path / "fib.py"
+    path.write_text("def fibonacci(n):\n    \n\nprint(fibonacci(10))\n", encoding="utf-8")
+    return path
+
+
+def test_version(sim):
+    result = run(sim, "--version")
+    assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_complete_prints_the_suggestion(sim, source):
+    sim.script(Rule(path="/beta/completions", text="return n if n < 2 else fibonacci(n - 1)"))
+    result = run(sim, "complete", f"{source}:2:5")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "return n if n < 2 else fibonacci(n - 1)"
+    (req,) = sim.requests("/beta/completions")
+    assert req.json["prompt"].endswith("def fibonacci(n):\n    ")
+    assert req.json["suffix"].startswith("\n\nprint(fibonacci(10))")
+
+
+@pytest.mark.parametrize(
+    ("location", "needle"),
+    [("missing.py:1:1", "no such file"), ("{src}:99:1", "past the end"),
+     ("{src}:1:500", "past the end of line 1"), ("{src}:0:1", "start at 1"),
+     ("{src}", "FILE:LINE:COL")],
+)
+def test_complete_bad_input(sim, source, location, needle):
+    result = run(sim, "complete", location.format(src=source))
+    assert_user_error(result, needle)
+    assert sim.requests() == []
+
+
+def test_no_key(sim, source):
+    assert_user_error(run(sim, "complete", f"{source}:2:5", key=None), "DEEPSEEK_API_KEY")
+    assert_user_error(run(sim, "balance", key=None), "DEEPSEEK_API_KEY")
+    assert sim.requests() == []
+
+
+def test_wrong_key(sim):
+    sim.configure(api_key="sk-the-only-good-key-00000000")
+    assert_user_error(run(sim, "balance"), "401")
+    assert_user_error(run(sim, "models"), "401")
+
+
+def test_unreachable_url(sim):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once closed
+    assert_user_error(run(sim, "balance", base_url=f"http://127.0.0.1:{port}"), "reach")
+
+
+def test_balance_and_models(sim):
+    result = run(sim, "balance")
+    assert result.returncode == 0
+    assert "CNY" in result.stdout and "granted" in result.stdout
+    result = run(sim, "models")
+    assert result.returncode == 0
+    assert "deepseek-v4-flash  (auto FIM, auto chat)" in result.stdout
+    sim.configure(generation="legacy")
+    assert "deepseek-chat  (auto FIM, auto chat)" in run(sim, "models").stdout
+
+
+def test_chat_streams_an_answer(sim, source):
+    sim.script(Rule(path="/chat/completions", text="It computes Fibonacci numbers."))
+    result = run(sim, "chat", "What does this do?", "--file", f"{source}:1-2")
+    assert result.returncode == 0, result.stderr
+    assert "It computes Fibonacci numbers." in result.stdout
+    body = sim.requests("/chat/completions")[0].json
+    user = body["messages"][-1]["content"]
+    assert "What does this do?" in user and "def fibonacci(n):" in user
+    assert body["stream"] is True
+    assert body["thinking"] == {"type": "disabled"}
+
+
+def test_chat_bad_file_range(sim, source):
+    assert_user_error(run(sim, "chat", "Q", "--file", f"{source}:50-60"), "lines")
+
+
+def test_doctor(sim):
+    result = run(sim, "doctor")
+    assert result.returncode == 0, result.stdout
+    assert "[ok] FIM completions work with deepseek-v4-flash" in result.stdout
+    result = run(sim, "doctor", key=None)
+    assert result.returncode != 0 and "DEEPSEEK_API_KEY" in result.stdout
+
+
+def test_fake_api_serves_on_loopback():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "deepseek_lsp", "fake-api", "--port",
+                             str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in line
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/models",
+                              headers={"Authorization": "Bearer sk-x"})
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert r.status_code == 200 and r.json()["object"] == "list"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_demo_runs_offline():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPSEEK_")}
+    result = subprocess.run([sys.executable, "-m", "deepseek_lsp", "demo", "--offline"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "ghost text after typing a function header" in out
+    assert "upstream requests while typing through: 0" in out
+    assert "deepseek.status" in out
+    assert "Traceback" not in result.stderr
