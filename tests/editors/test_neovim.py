@@ -83,6 +83,16 @@ require('deepseek').setup({{
 }})
 """
 
+# The `packadd` install from docs/neovim.md: the plugin linked into a pack directory.
+PACKADD_SETUP = """
+vim.opt.packpath:prepend({packroot})
+vim.cmd.packadd('deepseek')
+require('deepseek').setup({{
+  cmd = {{ {python}, '-m', 'deepseek_lsp' }},
+  settings = {{ debounceMs = 0 }},
+}})
+"""
+
 # The "plain vim.lsp.config" setup from docs/neovim.md, with the server run from this checkout.
 PLAIN_SETUP = """
 vim.lsp.config('deepseek', {{
@@ -114,15 +124,24 @@ end
 
 def run_nvim(
     nvim: str, tmp_path: Path, sim: Any, scenario: str, *, text: str = ADD_PY,
-    filename: str = "calc.py", plugin: bool = True, timeout: float = 45,
+    filename: str = "calc.py", install: str = "rtp", timeout: float = 45,
 ) -> dict[str, Any]:
-    """Run one Lua scenario in headless Neovim; returns the JSON the harness wrote."""
+    """Run one Lua scenario in headless Neovim; returns the JSON the harness wrote.
+
+    `install`: "rtp" (plugin on the runtimepath), "packadd" (linked into a pack directory)
+    or "none" (plain vim.lsp.config, no plugin).
+    """
     work = tmp_path / "work"
     work.mkdir()
     (work / filename).write_text(text)
     out = tmp_path / "result.json"
-    setup = (PLUGIN_SETUP if plugin else PLAIN_SETUP).format(
-        plugin=lua_string(str(PLUGIN)), python=lua_string(sys.executable))
+    packroot = tmp_path / "packroot"
+    if install == "packadd":
+        (packroot / "pack" / "deepseek" / "opt").mkdir(parents=True)
+        (packroot / "pack" / "deepseek" / "opt" / "deepseek").symlink_to(PLUGIN)
+    template = {"rtp": PLUGIN_SETUP, "packadd": PACKADD_SETUP, "none": PLAIN_SETUP}[install]
+    setup = template.format(plugin=lua_string(str(PLUGIN)), python=lua_string(sys.executable),
+                            packroot=lua_string(str(packroot)))
     init = tmp_path / "init.lua"
     init.write_text(
         "vim.g.loaded_python3_provider = 0\n"
@@ -255,7 +274,7 @@ def test_without_the_plugin_the_whole_suggestion_is_inserted(
 ) -> None:
     """Plain `vim.lsp.config`: 0.12 native inline completion, 0.11 the completion fallback."""
     sim.script(Rule(path=FIM, text="urn a + b"))
-    result = run_nvim(nvim, tmp_path, sim, "no_plugin.lua", plugin=False)
+    result = run_nvim(nvim, tmp_path, sim, "no_plugin.lua", install="none")
     seen = result["observations"]
 
     assert seen["lines"] == ["def add(a, b):", "    return a + b"], seen
@@ -263,12 +282,26 @@ def test_without_the_plugin_the_whole_suggestion_is_inserted(
         assert seen["menu"], "the completion menu offered the suggestion"
 
 
-def test_checkhealth(nvim: str, tmp_path: Path, sim: Any) -> None:
-    result = run_nvim(nvim, tmp_path, sim, "checkhealth.lua")
+def test_checkhealth_after_packadd_install(nvim: str, tmp_path: Path, sim: Any) -> None:
+    result = run_nvim(nvim, tmp_path, sim, "checkhealth.lua", install="packadd")
     report = "\n".join(result["observations"]["report"])
+
+    assert result["observations"]["has_commands"] is True
 
     assert f"deepseek-lsp {__version__}" in report
     assert "API key is set" in report
     assert "API reachable" in report
     assert "Balance: 110.00 CNY" in report
     assert "ERROR" not in report, report
+
+
+def test_refactor_applies_the_edit_to_the_buffer(nvim: str, tmp_path: Path, sim: Any) -> None:
+    reply = "Typed:\n```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```\n"
+    sim.script(Rule(path="/chat/completions", text=reply))
+    result = run_nvim(nvim, tmp_path, sim, "refactor.lua",
+                      text="def add(a, b):\n    return a+b\n")
+    seen = result["observations"]
+
+    assert seen["lines"] == ["def add(a: int, b: int) -> int:", "    return a + b"]
+    assert seen["modified"] is True
+    assert "_Applied to the buffer._" in seen["answer"], seen["answer"]

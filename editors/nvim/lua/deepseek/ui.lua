@@ -173,7 +173,7 @@ function Answer:finish(result)
     table.insert(lines, '</details>')
     table.insert(lines, '')
   end
-  local content = result.content or result.message or ''
+  local content = (result.content or result.message or ''):gsub('%s+$', '')
   vim.list_extend(lines, vim.split(content, '\n', { plain = true }))
   if result.applied == true then
     vim.list_extend(lines, { '', '_Applied to the buffer._' })
