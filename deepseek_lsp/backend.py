@@ -10,12 +10,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deepseek_lsp.api.client import DeepSeekClient
 from deepseek_lsp.api.models import ModelResolver
 from deepseek_lsp.api.types import FimParams, FimResult
 from deepseek_lsp.config import Settings
+
+if TYPE_CHECKING:  # httpx is imported on first use: `initialize` must not wait for it
+    from deepseek_lsp.api.client import DeepSeekClient
 
 
 class ApiBackend:
@@ -31,6 +33,8 @@ class ApiBackend:
         settings = settings or self._settings()
         identity = (settings.api_key, settings.base_url)
         if self._client is None or self._resolver is None or identity != self._identity:
+            from deepseek_lsp.api.client import DeepSeekClient
+
             old = self._client
             self._client = DeepSeekClient(settings.api_key, settings.base_url)
             self._resolver = ModelResolver(self._client)
