@@ -29,6 +29,7 @@ from deepseek_lsp.completion.context import (
     build_fim_request,
     header_line,
     is_excluded,
+    sliding_prefix_start,
     tail_allows_completion,
 )
 from deepseek_lsp.completion.secrets import PLACEHOLDER
@@ -319,14 +320,6 @@ def test_huge_single_line_is_bounded_and_fast() -> None:
 # Anchored prefix start
 
 
-def naive_prefix_start(text: str, offset: int, budget: int) -> int:
-    """A sliding window: the first line start within the last `budget` characters."""
-    if offset <= budget:
-        return 0
-    newline = text.find("\n", offset - budget - 1, offset)
-    return newline + 1 if newline != -1 else offset - budget
-
-
 def type_along(text: str, offset: int, typed: str) -> list[tuple[str, int]]:
     """The document after each keystroke of typing `typed` at `offset`."""
     return [(text[:offset] + typed[:i] + text[offset:], offset + i)
@@ -365,7 +358,7 @@ def test_anchored_start_moves_far_less_often_than_a_sliding_window() -> None:
     anchored, sliding = [], []
     for t, o in type_along(text, offset, body):
         anchored.append(anchored_prefix_start(t, o, budget))
-        sliding.append(naive_prefix_start(t, o, budget))
+        sliding.append(sliding_prefix_start(t, o, budget))
     moves = {"anchored": anchored, "sliding": sliding}
     changes = {k: sum(a != b for a, b in itertools.pairwise(v)) for k, v in moves.items()}
     print(f"\nprompt-start changes over {len(body)} keystrokes: {changes}")

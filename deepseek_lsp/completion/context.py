@@ -349,6 +349,15 @@ def anchored_prefix_start(text: str, offset: int, budget: int) -> int:
     return newline + 1 if newline != -1 else anchor
 
 
+def sliding_prefix_start(text: str, offset: int, budget: int) -> int:
+    """The baseline the anchor is measured against: a window that slides with the cursor
+    (the first line start within the last `budget` characters), as most FIM clients cut it."""
+    if offset <= budget:
+        return 0
+    newline = text.find("\n", offset - budget - 1, offset)
+    return newline + 1 if newline != -1 else offset - budget
+
+
 def suffix_window_end(text: str, offset: int, budget: int) -> int:
     """End of the suffix window: the last line boundary within `budget` characters."""
     limit = offset + budget
@@ -488,11 +497,13 @@ def build_fim_request(
     language_id: str,
     settings: Settings,
     neighbors: Sequence[Neighbor] = (),
+    anchored: bool = True,
 ) -> FimPlan | Skip:
     """Decide whether to complete at `offset` (a str index into `text`) and build the request.
 
     `path` is the workspace-relative path (shown in the header and matched against the
     exclude globs). Returns a `Skip` with a reason when no request should be sent.
+    `anchored=False` uses a sliding window instead (the benchmark's baseline).
     """
     offset = min(max(offset, 0), len(text))
     reason = _skip_reason(path, language_id, settings)
@@ -509,7 +520,8 @@ def build_fim_request(
     others = _eligible_neighbors(neighbors, path, language_id, settings)
     budget = chars_for_tokens(settings.prefix_tokens)
     own_budget = budget - budget // NEIGHBOR_SHARE if others else budget
-    prefix_start = anchored_prefix_start(text, offset, own_budget)
+    start_of_window = anchored_prefix_start if anchored else sliding_prefix_start
+    prefix_start = start_of_window(text, offset, own_budget)
     suffix_end = suffix_window_end(text, offset, chars_for_tokens(settings.suffix_tokens))
     prefix_window = text[prefix_start:offset]
     suffix_window = text[offset:suffix_end]

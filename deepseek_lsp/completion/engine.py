@@ -39,6 +39,15 @@ TYPEAHEAD_GUARD_CHARS = 256
 
 
 @dataclass(frozen=True)
+class EngineOptions:
+    """Switches for the benchmark's baselines; users always get the defaults."""
+
+    typeahead: bool = True
+    cache: bool = True
+    anchored_prefix: bool = True
+
+
+@dataclass(frozen=True)
 class CompletionQuery:
     """One editor request, already converted to code-point offsets."""
 
@@ -89,8 +98,10 @@ class CompletionEngine:
         stats: Stats | None = None,
         failures: FailurePolicy | None = None,
         notify: Callable[[str], None] = lambda _msg: None,
+        options: EngineOptions = EngineOptions(),
     ) -> None:
         self._backend = backend
+        self.options = options
         self._settings = settings
         self.stats = stats or Stats()
         self.failures = failures or FailurePolicy()
@@ -110,19 +121,20 @@ class CompletionEngine:
         if not (self.enabled and settings.enable):
             return None
         self._supersede(query.uri)
-        answer = self._typeahead(query)
+        answer = self._typeahead(query) if self.options.typeahead else None
         if answer is not None:
             self.stats.typeahead_hits += 1
             return self._remember(query, answer)
         plan = build_fim_request(
             query.text, query.offset, path=query.path, language_id=query.language_id,
             settings=settings, neighbors=query.neighbors,
+            anchored=self.options.anchored_prefix,
         )
         if isinstance(plan, Skip):
             self.stats.skipped += 1
             self._shown.pop(query.uri, None)
             return None
-        cached = self.cache.get(plan.params)
+        cached = self.cache.get(plan.params) if self.options.cache else None
         if cached is not None:
             self.stats.cache_hits += 1
             return self._remember(query, self._answer(query, plan, cached, "cache"))
@@ -221,7 +233,8 @@ class CompletionEngine:
                 self._notify(message)
             return None
         self.failures.record_success()
-        self.cache.put(plan.params, result)
+        if self.options.cache:
+            self.cache.put(plan.params, result)
         return result
 
     async def _call(self, plan: FimPlan, settings: Settings) -> FimResult:
