@@ -258,7 +258,7 @@ def test_ask_on_a_visual_selection_streams_the_answer(
     assert "What does this do?" in sent and "def add(a, b):" in sent
 
 
-def test_balance_status_and_toggle_commands(nvim: str, tmp_path: Path, sim: Any) -> None:
+def test_balance_status_toggle_and_tab_fallback(nvim: str, tmp_path: Path, sim: Any) -> None:
     result = run_nvim(nvim, tmp_path, sim, "account.lua")
 
     assert not result["timeouts"], result["messages"]
@@ -266,6 +266,7 @@ def test_balance_status_and_toggle_commands(nvim: str, tmp_path: Path, sim: Any)
     assert "Balance: 110.00 CNY" in messages
     assert "keyConfigured: true" in messages
     assert result["observations"]["balance_result"]["isAvailable"] is True
+    assert result["observations"]["snippet_line"].strip() == "foo(a, b)", "snippet jump"
     assert sim.requests("/user/balance")
 
 

@@ -135,8 +135,43 @@ function M.clear_all()
   end
 end
 
+-- Mappings the keymaps displaced (Neovim's own <Tab> snippet jump, a completion plugin's),
+-- used when no suggestion is shown.
+---@type table<string, table>
+local previous = {}
+
+--- Run a displaced mapping that is a non-expr Lua callback (called through <Cmd>).
+---@param lhs string
+function M._run_previous(lhs)
+  local prev = previous[lhs]
+  if prev and prev.callback then
+    prev.callback()
+  end
+end
+
+--- The keys for `lhs` when there is no suggestion: what the displaced mapping would do, or the
+--- key itself.
+---@param lhs string
+---@return string
+local function fallback(lhs)
+  local prev = previous[lhs]
+  if not prev then
+    return lhs
+  end
+  if prev.callback then
+    if prev.expr == 1 then
+      return prev.callback() or ''
+    end
+    return ('<Cmd>lua require("deepseek.inline")._run_previous(%q)<CR>'):format(lhs)
+  end
+  if prev.expr == 1 then
+    return api.nvim_eval(prev.rhs)
+  end
+  return prev.rhs or lhs
+end
+
 -- Each keymap runs its action through <Cmd> (buffer changes are not allowed inside an <expr>
--- mapping) and falls back to the key's own meaning when no suggestion is shown.
+-- mapping) and falls back to the key's previous meaning when no suggestion is shown.
 local actions = {
   accept = { 'all', 'Accept the DeepSeek suggestion' },
   accept_line = { 'line', 'Accept a line of the DeepSeek suggestion' },
@@ -163,12 +198,16 @@ function M.set_keymaps()
       else
         call = ('<Cmd>lua require("deepseek.inline").accept(%q)<CR>'):format(arg)
       end
+      local prev = vim.fn.maparg(lhs, 'i', false, true)
+      if next(prev) and prev.buffer == 0 and not (prev.desc or ''):find('DeepSeek', 1, true) then
+        previous[lhs] = prev
+      end
       vim.keymap.set('i', lhs, function()
         -- next/prev also ask for a suggestion when none is shown.
         if M.visible() or name == 'next' or name == 'prev' then
           return call
         end
-        return lhs
+        return fallback(lhs)
       end, { expr = true, silent = true, desc = desc })
     end
   end
