@@ -88,7 +88,7 @@ def test_a_custom_disabled_language_is_skipped() -> None:
     ".env", "config/.env", ".env.local", "deploy/.env.production", "secrets/id_rsa",
     "home/me/.ssh/id_ed25519.pub", "a/b/.ssh/config", ".ssh/config", "key.pem", "certs/KEY.PEM",
     "tls/server.key", "/home/u/proj/.aws/credentials", "C:\\Users\\me\\.ssh\\config",
-    "secrets.yaml", "conf/secrets.json", "~/.netrc", "app/.npmrc",
+    "secrets.yaml", "conf/secrets.json", "~/.netrc", "app/.npmrc", "deploy/prod.env",
 ])
 def test_default_globs_exclude_secret_files(path: str) -> None:
     assert is_excluded(path, DEFAULT_EXCLUDE)
@@ -98,11 +98,9 @@ def test_default_globs_exclude_secret_files(path: str) -> None:
 
 @pytest.mark.parametrize("path", [
     "src/app.py", "environment.py", "keys.py", "monkey.py", "docs/ssh.md", "pem.go",
-    "src/secret_sauce.py", "prod.env",
+    "src/secret_sauce.py", "environment.yaml",
 ])
 def test_ordinary_files_are_not_excluded(path: str) -> None:
-    # `prod.env` is not in the default list (config.DEFAULT_EXCLUDE covers `.env` and
-    # `.env.*`); a user adds `**/*.env` for it, and redaction still protects its values.
     assert not is_excluded(path, DEFAULT_EXCLUDE)
 
 
