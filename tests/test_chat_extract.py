@@ -48,6 +48,13 @@ EXTRACT_CASES = [
     pytest.param("```python\ndef add(a, b):\n    # ... rest unchanged\n```", None,
                  id="placeholder-elides-code"),
     pytest.param("```python\ndef add(a, b):\n    ...\n```", None, id="ellipsis-body"),
+    pytest.param("```python\ndef add(a, b):\n    # rest of the function\n```", None,
+                 id="rest-of-comment"),
+    pytest.param("```python\n# existing code\ndef add(a, b):\n    return a + b\n```", None,
+                 id="existing-code-comment"),
+    pytest.param("```python\n# Behaviour is unchanged.\ndef add(a, b):\n    return a + b\n```",
+                 "# Behaviour is unchanged.\ndef add(a, b):\n    return a + b",
+                 id="comment-mentioning-unchanged-is-code"),
     pytest.param(f"```python\r\n{DOCUMENTED}\r\n```\r\n", DOCUMENTED, id="crlf-answer"),
 ]
 

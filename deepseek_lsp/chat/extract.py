@@ -15,10 +15,12 @@ import re
 from dataclasses import dataclass
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*)$")
+_COMMENT = r"^\s*(?:#|//|/\*|--|;+|<!--)\s*[\[(]?\s*"
 _PLACEHOLDER = re.compile(
-    r"^\s*(?:(?:#|//|/\*|\*|--|;+|<!--)\s*)?(?:\.{3}|…)"  # "...", "# ...", "// …"
-    r"|(?:#|//|/\*|--)\s*\(?(?:rest|remainder)\s+of\b"  # "# rest of the code"
-    r"|(?:#|//|/\*|--).*\b(?:unchanged|existing code|same as before)\b",
+    r"^\s*(?:(?:#|//|/\*|\*|--|;+|<!--)\s*)?(?:\.{3}|…)"  # "...", "# ...", "// … existing"
+    + "|" + _COMMENT + r"(?:the\s+)?(?:rest|remainder|remaining)\b"  # "# rest of the code"
+    + "|" + _COMMENT + r"(?:existing|other|previous)\s+(?:code|methods|functions)\b"
+    + "|" + _COMMENT + r"(?:unchanged|same as (?:before|above))\s*[\])]?\s*(?:\*/|-->)?\s*$",
     re.IGNORECASE,
 )
 _COMMENT_START = ("#", "//", "/*", "*", "--", ";", "<!--", '"""', "'''")
