@@ -1,64 +1,93 @@
-"""`deepseek-lsp chat "QUESTION" [--file FILE[:START-END]]`: one answer, streamed to stdout."""
+"""`deepseek-lsp chat "QUESTION" [--file FILE[:START-END]]`: one answer, streamed to stdout.
+
+The same path as the server's `deepseek.chat`: the prompt from `prompts.question_prompt` (the
+lines as the selection, the rest of the file as context), the model, thinking mode and
+streaming from `session.stream_answer`, excluded files refused, secrets redacted. Reasoning
+goes to stderr, so stdout holds the answer only.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 from deepseek_lsp.api.errors import DeepSeekError
-from deepseek_lsp.api.models import uses_thinking_flag
+from deepseek_lsp.api.types import ChatDelta
 from deepseek_lsp.backend import ApiBackend
-from deepseek_lsp.chat.prompts import question_messages
+from deepseek_lsp.chat.prompts import Excerpt, excerpt_of, question_prompt
+from deepseek_lsp.chat.session import Conversation, stream_answer
 from deepseek_lsp.cli import UserError
+from deepseek_lsp.completion.context import is_excluded
 from deepseek_lsp.completion.language import language_of
+from deepseek_lsp.completion.secrets import redact
 from deepseek_lsp.config import Settings
 
 
-def read_excerpt(spec: str) -> tuple[str, str]:
-    """FILE or FILE:START-END (1-based, inclusive lines) → (path, text)."""
-    from deepseek_lsp.commands import read_text
-
-    path, lines = spec, None
+def parse_file_spec(spec: str) -> tuple[str, tuple[int, int] | None]:
+    """FILE or FILE:START-END (1-based, inclusive lines); the name may contain colons."""
     head, sep, tail = spec.rpartition(":")
     if sep and "-" in tail and all(p.isdigit() for p in tail.split("-", 1)):
-        path, lines = head, tail
+        start, end = (int(x) for x in tail.split("-", 1))
+        return head, (start, end)
+    return spec, None
+
+
+def read_excerpt(spec: str, settings: Settings) -> Excerpt:
+    """The lines of FILE[:START-END] as the selection, the rest of the file as context."""
+    from deepseek_lsp.commands import read_text
+
+    path, lines = parse_file_spec(spec)
+    if is_excluded(path, settings.exclude) or is_excluded(str(Path(path).resolve()),
+                                                          settings.exclude):
+        raise UserError(f"{path} matches the `exclude` setting; its content is never sent")
     text = read_text(Path(path))
-    if lines:
-        start, end = (int(x) for x in lines.split("-", 1))
+    start, end = 0, len(text)
+    if lines is not None:
+        first, last = lines
         all_lines = text.splitlines(keepends=True)
-        if not 1 <= start <= end or start > len(all_lines):
-            raise UserError(f"lines {lines} are not inside {path} ({len(all_lines)} lines)")
-        text = "".join(all_lines[start - 1 : end])
-    return path, text
+        if not 1 <= first <= last or first > len(all_lines):
+            raise UserError(f"lines {first}-{last} are not inside {path} "
+                            f"({len(all_lines)} lines)")
+        start = sum(len(x) for x in all_lines[: first - 1])
+        end = start + sum(len(x) for x in all_lines[first - 1 : last])
+    excerpt = excerpt_of(text, start, end, path=path, language_id=language_of(path))
+    if settings.redact_secrets:
+        excerpt = dataclasses.replace(excerpt, selection=redact(excerpt.selection),
+                                      before=redact(excerpt.before), after=redact(excerpt.after))
+    return excerpt
+
+
+class _Printer:
+    """Answer to stdout as it streams; reasoning to stderr, marked."""
+
+    def __init__(self) -> None:
+        self.in_reasoning = False
+
+    def __call__(self, delta: ChatDelta) -> None:
+        if delta.reasoning_content:
+            if not self.in_reasoning:
+                sys.stderr.write("[reasoning]\n")
+                self.in_reasoning = True
+            sys.stderr.write(delta.reasoning_content)
+            sys.stderr.flush()
+        if delta.content:
+            if self.in_reasoning:
+                sys.stderr.write("\n[answer]\n")
+                sys.stderr.flush()
+                self.in_reasoning = False
+            sys.stdout.write(delta.content)
+            sys.stdout.flush()
 
 
 async def run_chat(question: str, file: str | None, settings: Settings, *, reasoning: bool) -> int:
-    path, code = read_excerpt(file) if file else (None, None)
-    messages = question_messages(
-        question, path=path, language_id=language_of(path) if path else None, code=code
-    )
+    excerpt = read_excerpt(file, settings) if file else None
+    messages = Conversation().messages(question_prompt(question, excerpt))
     backend = ApiBackend(lambda: settings)
     client, resolver = backend.session()
-    want_reasoning = reasoning or settings.chat_reasoning
     try:
-        model = await resolver.chat_model(settings.chat_model, want_reasoning)
-        thinking = want_reasoning if uses_thinking_flag(model) else None
-        async with client.chat_stream(messages, model=model, deadline_s=300,
-                                      thinking=thinking) as stream:
-            in_reasoning = False
-            async for delta in stream:
-                if delta.reasoning_content:
-                    if not in_reasoning:
-                        sys.stderr.write("[reasoning]\n")
-                        in_reasoning = True
-                    sys.stderr.write(delta.reasoning_content)
-                    sys.stderr.flush()
-                if delta.content:
-                    if in_reasoning:
-                        sys.stderr.write("\n[answer]\n")
-                        in_reasoning = False
-                    sys.stdout.write(delta.content)
-                    sys.stdout.flush()
+        await stream_answer(client, resolver, settings, messages,
+                            reasoning=True if reasoning else None, on_delta=_Printer())
         sys.stdout.write("\n")
     except DeepSeekError as error:
         raise UserError(error.user_message) from None
