@@ -8,12 +8,13 @@ the benchmarks drive the server with it too.
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 from lsprotocol import types as lsp
 from pygls.lsp.client import LanguageClient
@@ -258,6 +259,8 @@ async def run_demo(*, offline: bool) -> int:
         for line in editor.doc.text.rstrip("\n").split("\n")[-8:]:
             print(f"   │ {line}")
 
+        await _code_action_and_chat(editor)
+
         status = await editor.command("deepseek.status")
         _print_status(status)
         for message in editor.messages:
@@ -267,6 +270,64 @@ async def run_demo(*, offline: bool) -> int:
         if sim is not None:
             sim.stop()
     return 0
+
+
+def _range(doc: Document, start: int, end: int) -> lsp.Range:
+    return lsp.Range(lsp.Position(*doc.position_at(start, UTF16)),
+                     lsp.Position(*doc.position_at(end, UTF16)))
+
+
+def _structure_code_actions_as_sent(client: LanguageClient) -> None:
+    """lsprotocol reads a `CodeAction` that carries a command as a `Command`; tell them apart."""
+    converter = client.protocol._converter
+    either = Union[lsp.Command, lsp.CodeAction]  # noqa: UP007 (the exact type lsprotocol uses)
+    converter.register_structure_hook(either, lambda obj, _t: converter.structure(
+        obj, lsp.Command if isinstance(obj.get("command"), str) else lsp.CodeAction))
+
+
+async def _code_action_and_chat(editor: Editor) -> None:
+    """One code action (a guarded documentation edit, shown as a diff) and one chat answer."""
+    doc = editor.doc
+    assert doc is not None
+    _structure_code_actions_as_sent(editor.client)
+    start = doc.text.index("@dataclass\nclass Item:")
+    end = doc.text.index("\n\n\n", start) + 1
+    actions = await editor.client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(doc.uri), range=_range(doc, start, end),
+        context=lsp.CodeActionContext(diagnostics=[])))
+    actions = [a for a in actions or [] if isinstance(a, lsp.CodeAction)]
+    print("\n── code actions on the selected `Item` class:")
+    print("   " + " · ".join(a.title for a in actions))
+    action = next((a for a in actions if a.title == "DeepSeek: Add documentation"), None)
+    if action is not None and action.command is not None:
+        before = doc.text
+        result = await editor.command(action.command.command, *(action.command.arguments or []))
+        print(f"── {action.title}: "
+              + ("applied (the document was still at the version the action saw)"
+                 if _get(result, "applied") else f"not applied: {_get(result, 'reason')}"))
+        diff = difflib.unified_diff(before.split("\n"), doc.text.split("\n"), lineterm="", n=1)
+        for line in list(diff)[2:]:
+            print(f"   │ {line}")
+
+    question = "How could total_value skip items with a negative quantity?"
+    start = doc.text.index("def total_value")
+    end = doc.text.index("\n\n\n", start) + 1
+    editor.progress.clear()
+    shown = len(editor.messages)
+    started = time.perf_counter()
+    (sl, sc), (el, ec) = doc.position_at(start, UTF16), doc.position_at(end, UTF16)
+    result = await editor.command("deepseek.chat", {
+        "question": question, "uri": doc.uri,
+        "range": {"start": {"line": sl, "character": sc}, "end": {"line": el, "character": ec}},
+    })
+    elapsed = time.perf_counter() - started
+    reports = [v for _, v in editor.progress if _get(v, "kind") == "report"]
+    print(f"\n── deepseek.chat: {question}")
+    print(f"   (streamed as {len(reports)} $/progress reports, {elapsed:.1f} s, "
+          f"model {_get(result, 'model')})")
+    for line in str(_get(result, "content")).strip().split("\n"):
+        print(f"   │ {line}")
+    del editor.messages[shown:]  # a client without showDocument also got it as a message
 
 
 def _get(status: Any, key: str) -> Any:
