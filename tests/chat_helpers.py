@@ -35,6 +35,7 @@ async def chat_editor(start_server: Any, uri: str | None = None, text: str = "",
     editor = await start_server(**kw)
     editor.serve_edits()
     _structure_code_actions_as_sent(editor)
+    _record_raw_progress(editor)
     if uri is not None:
         editor.open(uri, text, language_id)
     return editor
@@ -52,6 +53,19 @@ def _structure_code_actions_as_sent(editor: Editor) -> None:
         return converter.structure(obj, lsp.CodeAction)
 
     converter.register_structure_hook(either, structure)
+
+
+def _record_raw_progress(editor: Editor) -> None:
+    """Keep `$/progress` values as sent: pytest-lsp structures them, dropping extra keys."""
+    editor.raw_progress = []  # type: ignore[attr-defined]
+    features = editor.client.protocol.fm.features
+    original = features[lsp.PROGRESS]
+
+    def record(params: lsp.ProgressParams) -> Any:
+        editor.raw_progress.append((params.token, params.value))  # type: ignore[attr-defined]
+        return original(params)
+
+    features[lsp.PROGRESS] = record
 
 
 def selection(editor: Editor, start: int, end: int) -> dict[str, Any]:

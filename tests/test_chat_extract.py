@@ -10,6 +10,7 @@ from deepseek_lsp.chat.extract import (
     extract_code,
     fit_indentation,
     minimal_edit,
+    replacement_for,
     tag_fits,
 )
 
@@ -123,6 +124,13 @@ INDENT_CASES = [
 @pytest.mark.parametrize(("code", "selection", "lead", "expected"), INDENT_CASES)
 def test_fit_indentation(code: str, selection: str, lead: str, expected: str) -> None:
     assert fit_indentation(code, selection, lead) == expected
+
+
+def test_replacement_keeps_crlf_line_endings() -> None:
+    selection = "    x = 0\r\n    y = 0\r\n"
+    replacement = replacement_for("x = 1\ny = 0", selection)
+    assert replacement == "    x = 1\r\n    y = 0\r\n"
+    assert minimal_edit(selection, replacement) == MinimalEdit(0, 11, "    x = 1\r\n")
 
 
 # -- minimal edits --------------------------------------------------------------------------------

@@ -12,21 +12,24 @@ Kinds of work:
   through `workspace/applyEdit`, only if the document still has the version the action
   started from (a `version` in the argument, else the version when the command arrived).
 
-Streaming and cancellation: answers stream with `$/progress` (begin, a report with the tail of
-the answer at most every 0.1 s, end) on a fresh server-created token when the client declares
-`window.workDoneProgress`, or on a `workDoneToken` passed in the argument. pygls does not cancel
-`workspace/executeCommand` bodies, so the answer runs in its own task that is cancelled by the
-progress cancel, by `$/cancelRequest` for the command, and by supersession; cancelling it
-closes the HTTP stream, which stops DeepSeek's generation.
+Streaming and cancellation: answers stream with `$/progress` (begin, reports at most every
+0.1 s, end) on a `workDoneToken` passed in the argument, else on a fresh server-created token
+when the client declares `window.workDoneProgress`. A report's `message` is the answer's tail
+on one line; its extra keys `delta` and `reasoning` carry the new text since the last report.
+pygls does not cancel `workspace/executeCommand` bodies, so the answer runs in its own task,
+cancelled by the progress cancel, by `$/cancelRequest` for the command and by supersession;
+cancelling it closes the HTTP stream, which stops DeepSeek's generation.
 
 Error convention (every command): a failure is a JSON-RPC error response, never a result —
 `RequestFailed` (-32803) for API failures (401/402/429/5xx, timeouts, dropped streams,
 missing key) and excluded files, `InvalidParams` (-32602) for bad arguments or a document
 that is not open, `RequestCancelled` (-32800) for cancellation and supersession. The error's
 `data` is `{kind, status?, retryAfter?}` (`kind` as in `api/errors.py`, or `excluded`,
-`invalid_arguments`, `not_open`, `cancelled`, `superseded`). API failures and excluded files
-are also shown once with `window/showMessage`; cancellations are not. An edit that is not
-applied is not a failure: the result says `{applied: false, reason}` and the reason is shown.
+`invalid_arguments`, `not_open`, `cancelled`, `superseded`). Clients show error responses
+themselves (VS Code, Neovim and the editor glue in `editors/` do), so the server sends no
+`window/showMessage` for them: one failure, one message. An edit that is not applied is not
+a failure: the result says `{applied: false, reason}`, and the reason is also shown with
+`window/showMessage`, since a client running a code action's command ignores its result.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequ
 from deepseek_lsp.api.errors import DeepSeekError
 from deepseek_lsp.api.models import pick_chat_model, pick_fim_model
 from deepseek_lsp.api.types import ChatDelta
-from deepseek_lsp.chat.extract import extract_code, fit_indentation, minimal_edit
+from deepseek_lsp.chat.extract import extract_code, minimal_edit, replacement_for
 from deepseek_lsp.chat.prompts import (
     EDIT_KINDS,
     ActionKind,
@@ -60,6 +63,7 @@ from deepseek_lsp.chat.prompts import (
     Excerpt,
     action_prompt,
     excerpt_of,
+    file_selection_end,
     question_prompt,
     system_message,
     user_message,
@@ -172,6 +176,15 @@ class Target:
 
 def invalid(message: str, kind: str = "invalid_arguments") -> JsonRpcException:
     return JsonRpcInvalidParams(message=message, data={"kind": kind})
+
+
+def api_failure(error: DeepSeekError) -> JsonRpcException:
+    """A failed DeepSeek call as the command's error response (the module docstring)."""
+    data: dict[str, Any] = {"kind": error.kind, "status": error.status}
+    if error.retry_after is not None:
+        data["retryAfter"] = error.retry_after
+    return JsonRpcException(message=error.user_message, code=lsp.LSPErrorCodes.RequestFailed,
+                            data=data)
 
 
 def parse_target(args: tuple[Any, ...], *, needs_selection: bool) -> Target:
@@ -296,7 +309,6 @@ class ChatService:
         if is_excluded(path, self.server.settings.exclude):
             message = (f"DeepSeek: {path} matches the `exclude` setting, so its content is never "
                        "sent.")
-            self.server.show_message(message, lsp.MessageType.Warning)
             raise JsonRpcException(message=message, code=lsp.LSPErrorCodes.RequestFailed,
                                    data={"kind": "excluded"})
         return path
@@ -350,9 +362,11 @@ class ChatService:
         if token is not None:
             progress.begin(token, lsp.WorkDoneProgressBegin(
                 title=title, cancellable=True, message="waiting for DeepSeek…"))
-        reporter = _Reporter(
-            (lambda m: progress.report(token, lsp.WorkDoneProgressReport(message=m)))
-            if token is not None else (lambda m: None))
+        def send(value: dict[str, Any]) -> None:
+            if token is not None:
+                ls.protocol.notify(lsp.PROGRESS, lsp.ProgressParams(token=token, value=value))
+
+        reporter = _Reporter(send)
         settings = ls.settings
         client, resolver = ls.backend.session(settings)
         ls.stats.chat_requests += 1
@@ -378,16 +392,13 @@ class ChatService:
                                           data={"kind": kind}) from None
         except DeepSeekError as error:
             end = "failed"
-            ls.show_error(f"DeepSeek: {error.user_message}")
-            data = {"kind": error.kind, "status": error.status}
-            if error.retry_after is not None:
-                data["retryAfter"] = error.retry_after
-            raise JsonRpcException(message=error.user_message,
-                                   code=lsp.LSPErrorCodes.RequestFailed, data=data) from None
+            raise api_failure(error) from None
         finally:
             if supersede_key is not None and self.running.get(supersede_key) is job:
                 del self.running[supersede_key]
             if token is not None:
+                if end == "done":
+                    reporter.flush()
                 progress.end(token, lsp.WorkDoneProgressEnd(message=end))
                 progress.tokens.pop(token, None)
 
@@ -463,7 +474,7 @@ class ChatService:
             return refuse("the selection holds a secret that was not sent, and applying the "
                           "answer would replace it")
         lead = doc.text[doc.line_start(doc.line_of_offset(start)) : start]
-        replacement = fit_indentation(extraction.code, original, lead)
+        replacement = replacement_for(extraction.code, original, lead)
         edit = minimal_edit(original, replacement)
         if edit is None:
             return refuse("DeepSeek suggested no change")
@@ -490,23 +501,42 @@ class ChatService:
 
 
 class _Reporter:
-    """Turns answer deltas into progress reports, at most one per `REPORT_EVERY_S`."""
+    """Turns answer deltas into `$/progress` reports, at most one per `REPORT_EVERY_S`.
 
-    def __init__(self, send: Callable[[str], Any]) -> None:
+    A report's `message` is the tail of the answer so far (what any client can show); the
+    extra keys `delta` and `reasoning` carry the text since the previous report, so a client
+    that reads them can show the whole answer as it streams. `flush` sends what is left.
+    """
+
+    def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
         self._send = send
         self._content: list[str] = []
+        self._pending: list[str] = []
+        self._pending_reasoning: list[str] = []
         self._last = 0.0
-        self._reasoning = False
 
     def delta(self, delta: ChatDelta) -> None:
         self._content.append(delta.content)
-        self._reasoning = bool(delta.reasoning_content) and not delta.content
-        now = time.monotonic()
-        if now - self._last < REPORT_EVERY_S:
+        self._pending.append(delta.content)
+        self._pending_reasoning.append(delta.reasoning_content)
+        if time.monotonic() - self._last >= REPORT_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        delta, reasoning = "".join(self._pending), "".join(self._pending_reasoning)
+        if not delta and not reasoning:
             return
-        self._last = now
+        self._pending.clear()
+        self._pending_reasoning.clear()
+        self._last = time.monotonic()
         text = "".join(self._content)
-        self._send("thinking…" if self._reasoning and not text else progress_tail(text))
+        value: dict[str, Any] = {"kind": "report",
+                                 "message": progress_tail(text) if text else "thinking…"}
+        if delta:
+            value["delta"] = delta
+        if reasoning:
+            value["reasoning"] = reasoning
+        self._send(value)
 
 
 # -- command bodies -------------------------------------------------------------------------------
@@ -514,15 +544,18 @@ class _Reporter:
 
 async def run_chat(service: ChatService, target: Target) -> dict[str, Any]:
     """`deepseek.chat {question, uri?, range?, newSession?}` → `{content, reasoningContent?,
-    usage, model}`; the conversation continues unless `newSession`."""
+    usage, model}`; the conversation continues unless `newSession`. A `uri` without a
+    `range` asks about the file (its first `FILE_QUESTION_CHARS`)."""
     excerpt, where = None, None
     if target.uri is not None:
         path = service.check_not_excluded(target.uri)
         doc = service.document(target.uri)
         if target.range is not None:
             start, end = service.selection_offsets(doc, target.range)
-            excerpt = service.excerpt(doc, path, start, end)
-            where = f"{path}:{excerpt.start_line}-{excerpt.end_line}"
+        else:  # a question about the file
+            start, end = 0, file_selection_end(doc.text)
+        excerpt = service.excerpt(doc, path, start, end)
+        where = f"{path}:{excerpt.start_line}-{excerpt.end_line}"
     key = service.workspace_key(target.uri)
     conversation = service.sessions.get(key, new=target.new_session)
     prompt = question_prompt(target.question, excerpt)
@@ -591,7 +624,7 @@ async def run_balance(service: ChatService) -> dict[str, Any]:
     try:
         balance = await client.balance()
     except DeepSeekError as error:
-        raise _failure(service, error) from None
+        raise api_failure(error) from None
     message = balance.describe()
     service.server.show_message(f"DeepSeek: {message}")
     return {
@@ -610,11 +643,14 @@ async def run_models(service: ChatService) -> dict[str, Any]:
     try:
         ids = [m.id for m in await client.list_models()]
     except DeepSeekError as error:
-        raise _failure(service, error) from None
+        raise api_failure(error) from None
+    fim, chat = pick_fim_model(ids), pick_chat_model(ids, reasoning=False)
+    listed = ", ".join(i + (" (auto)" if i in (fim, chat) else "") for i in ids) or "none"
+    service.server.show_message(f"DeepSeek models: {listed}")
     return {
         "models": ids,
-        "autoFim": pick_fim_model(ids),
-        "autoChat": pick_chat_model(ids, reasoning=False),
+        "autoFim": fim,
+        "autoChat": chat,
         "autoChatReasoning": pick_chat_model(ids, reasoning=True),
         "model": settings.model,
         "chatModel": settings.chat_model,
@@ -622,10 +658,7 @@ async def run_models(service: ChatService) -> dict[str, Any]:
     }
 
 
-def _failure(service: ChatService, error: DeepSeekError) -> JsonRpcException:
-    service.server.show_error(f"DeepSeek: {error.user_message}")
-    return JsonRpcException(message=error.user_message, code=lsp.LSPErrorCodes.RequestFailed,
-                            data={"kind": error.kind, "status": error.status})
+
 
 
 # -- registration ---------------------------------------------------------------------------------

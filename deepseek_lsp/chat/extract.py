@@ -274,6 +274,15 @@ def fit_indentation(code: str, selection: str, lead: str = "") -> str:
     return text
 
 
+def replacement_for(code: str, selection: str, lead: str = "") -> str:
+    """`code` ready to replace `selection`: its indentation and its line endings (CRLF files
+    keep CRLF; models answer with LF)."""
+    if "\r\n" not in selection:
+        return fit_indentation(code, selection, lead)
+    fitted = fit_indentation(code.replace("\r\n", "\n"), selection.replace("\r\n", "\n"), lead)
+    return fitted.replace("\n", "\r\n")
+
+
 @dataclass(frozen=True)
 class MinimalEdit:
     """Replace `old[start:end]` with `text` (offsets relative to the selection's start)."""

@@ -27,6 +27,9 @@ WHOLE_FILE_CHARS = chars_for_tokens(3_000)
 BEFORE_CHARS = chars_for_tokens(2_000)
 AFTER_CHARS = chars_for_tokens(800)
 
+#: A question about a whole file sends at most this much of it (≈ 12,000 tokens).
+FILE_QUESTION_CHARS = chars_for_tokens(12_000)
+
 SYSTEM_PROMPT = (
     "You are DeepSeek, a programming assistant inside the user's editor. Answer precisely and "
     "briefly, in Markdown. When you show code, use fenced code blocks with the language."
@@ -132,6 +135,13 @@ def excerpt_of(
         start_line=start_line, end_line=end_line,
         before_cut=before_from > 0, after_cut=after_to < len(text),
     )
+
+
+def file_selection_end(text: str, limit: int = FILE_QUESTION_CHARS) -> int:
+    """Where a whole-file selection ends: the file's end, or the last line end within `limit`."""
+    if len(text) <= limit:
+        return len(text)
+    return _line_end_at_or_before(text, limit, 0) or limit
 
 
 def _line_start_at_or_after(text: str, offset: int, limit: int) -> int:
