@@ -10,6 +10,7 @@ from deepseek_lsp.chat.extract import (
     extract_code,
     fit_indentation,
     minimal_edit,
+    plan_edit,
     replacement_for,
     tag_fits,
 )
@@ -152,3 +153,26 @@ def test_minimal_edit(old: str, new: str, expected: MinimalEdit | None) -> None:
     assert edit == expected
     if edit is not None:
         assert old[: edit.start] + edit.text + old[edit.end :] == new
+
+
+# -- the whole plan: answer → edit or reason -----------------------------------------------------
+
+SELECTION = "    def total(self):\n        return 1\n"
+PLAN_CASES = [
+    pytest.param('```python\ndef total(self):\n    """One."""\n    return 1\n```', "",
+                 False, MinimalEdit(21, 21, '        """One."""\n'), id="documented"),
+    pytest.param("```python\ndef total(self):\n    return 1\n```", "", False,
+                 "DeepSeek suggested no change", id="same-code"),
+    pytest.param("```python\ndef total(self):\n    return 2\n```", "", True,
+                 "the answer was cut off before its end", id="truncated"),
+    pytest.param("No.", "", False, "the answer has no code block", id="prose"),
+    pytest.param('```python\ndef total(self):\n    return "<redacted>"\n```', "", False,
+                 "the selection holds a secret that was not sent, and applying the answer "
+                 "would replace it", id="redacted-secret"),
+]
+
+
+@pytest.mark.parametrize(("answer", "lead", "truncated", "expected"), PLAN_CASES)
+def test_plan_edit(answer: str, lead: str, truncated: bool, expected: object) -> None:
+    assert plan_edit(answer, original=SELECTION, lead=lead, language_id="python",
+                     truncated=truncated) == expected

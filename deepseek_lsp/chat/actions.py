@@ -55,7 +55,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequ
 from deepseek_lsp.api.errors import DeepSeekError
 from deepseek_lsp.api.models import pick_chat_model, pick_fim_model
 from deepseek_lsp.api.types import ChatDelta
-from deepseek_lsp.chat.extract import extract_code, minimal_edit, replacement_for
+from deepseek_lsp.chat.extract import extract_code, plan_edit
 from deepseek_lsp.chat.prompts import (
     EDIT_KINDS,
     ActionKind,
@@ -70,7 +70,7 @@ from deepseek_lsp.chat.prompts import (
 )
 from deepseek_lsp.chat.session import ChatAnswer, Sessions, stream_answer
 from deepseek_lsp.completion.context import is_excluded
-from deepseek_lsp.completion.secrets import PLACEHOLDER, redact
+from deepseek_lsp.completion.secrets import redact
 
 if TYPE_CHECKING:
     from deepseek_lsp.documents import Document
@@ -449,35 +449,25 @@ class ChatService:
         return uri
 
     async def apply(
-        self, kind: str, doc_uri: str, version: int, start: int, end: int, original: str,
+        self, title: str, doc_uri: str, version: int, start: int, original: str,
         answer: ChatAnswer,
     ) -> dict[str, Any]:
         """Replace the selection with the answer's code, only if nothing changed meanwhile."""
         ls = self.server
 
         def refuse(reason: str) -> dict[str, Any]:
-            ls.show_message(f"{TITLES.get(kind, 'DeepSeek: Fix')}: nothing changed — {reason}.",
-                            lsp.MessageType.Warning)
+            ls.show_message(f"{title}: nothing changed — {reason}.", lsp.MessageType.Warning)
             return {"applied": False, "reason": reason}
 
         doc = ls.documents.get(doc_uri)
         if doc is None or doc.version != version:
             return refuse("the document was edited while DeepSeek was answering; "
                           "run the action again")
-        if answer.truncated:
-            return refuse("the answer was cut off before its end")
-        extraction = extract_code(answer.content, language_id=doc.language_id,
-                                  original=original)
-        if extraction.code is None:
-            return refuse(extraction.problem or "the answer has no code block")
-        if PLACEHOLDER in extraction.code and PLACEHOLDER not in original:
-            return refuse("the selection holds a secret that was not sent, and applying the "
-                          "answer would replace it")
         lead = doc.text[doc.line_start(doc.line_of_offset(start)) : start]
-        replacement = replacement_for(extraction.code, original, lead)
-        edit = minimal_edit(original, replacement)
-        if edit is None:
-            return refuse("DeepSeek suggested no change")
+        edit = plan_edit(answer.content, original=original, lead=lead,
+                         language_id=doc.language_id, truncated=answer.truncated)
+        if isinstance(edit, str):
+            return refuse(edit)
         text_edit = lsp.TextEdit(range=ls.to_range(doc, start + edit.start, start + edit.end),
                                  new_text=edit.text)
         workspace = ls.client_capabilities.workspace
@@ -491,7 +481,7 @@ class ChatService:
             ws_edit = lsp.WorkspaceEdit(changes={doc_uri: [text_edit]})
         try:
             result = await asyncio.wait_for(ls.workspace_apply_edit_async(
-                lsp.ApplyWorkspaceEditParams(edit=ws_edit, label=TITLES.get(kind))), timeout=30)
+                lsp.ApplyWorkspaceEditParams(edit=ws_edit, label=title)), timeout=30)
         except Exception as error:
             return refuse(f"the editor did not apply the edit ({type(error).__name__})")
         if not result.applied:
@@ -570,38 +560,39 @@ async def run_chat(service: ChatService, target: Target) -> dict[str, Any]:
     return result
 
 
+def _diagnostic(d: lsp.Diagnostic | None) -> Diagnostic | None:
+    if d is None:
+        return None
+    return Diagnostic(message=d.message, line=d.range.start.line + 1, source=d.source,
+                      code=None if d.code is None else str(d.code))
+
+
 async def run_action(service: ChatService, kind: ActionKind, target: Target) -> dict[str, Any]:
-    """The code actions' commands `{uri, range, version?, diagnostic?}`."""
+    """The code actions' commands `{uri, range, version?, diagnostic?}`: edit kinds return
+    `{applied, reason?, edit?}` with the answer; answer kinds return the answer (`tests`
+    also its `code`)."""
     assert target.uri is not None and target.range is not None
     ls = service.server
+    diagnostic = _diagnostic(target.diagnostic)
+    title = TITLES.get(kind) or "DeepSeek: Fix" + (
+        f": {_one_line(diagnostic.message)}" if diagnostic else "")
     path = service.check_not_excluded(target.uri)
     doc = service.document(target.uri)
     if kind in EDIT_KINDS and target.version is not None and target.version != doc.version:
         reason = "the document changed since the action was offered; run it again"
-        ls.show_message(f"{TITLES.get(kind, 'DeepSeek: Fix')}: nothing changed — {reason}.",
-                        lsp.MessageType.Warning)
+        ls.show_message(f"{title}: nothing changed — {reason}.", lsp.MessageType.Warning)
         return {"applied": False, "reason": reason}
     version = doc.version
     start, end = service.selection_offsets(doc, target.range)
-    original = doc.text[start:end]
+    original = doc.text[start:end]  # the document object changes as the user types
     excerpt = service.excerpt(doc, path, start, end)
-    diagnostic = None
-    if target.diagnostic is not None:
-        d = target.diagnostic
-        diagnostic = Diagnostic(message=d.message, line=d.range.start.line + 1,
-                                source=d.source, code=None if d.code is None else str(d.code))
     prompt = action_prompt(kind, excerpt, diagnostic)
-    title = TITLES.get(kind) or "DeepSeek: Fix" + (
-        f": {_one_line(diagnostic.message)}" if diagnostic else "")
     token = await service.progress_token(target)
-    where = f"{path}:{excerpt.start_line}-{excerpt.end_line}"
     if kind in EDIT_KINDS:
         answer = await service.run(title, token, [system_message(), user_message(prompt)],
                                    target.reasoning, supersede_key=None)
-        result = answer.to_json()
-        result.update(await service.apply(kind, target.uri, version, start, end, original,
-                                          answer))
-        return result
+        return {**answer.to_json(),
+                **await service.apply(title, target.uri, version, start, original, answer)}
     key = service.workspace_key(target.uri)
     conversation = service.sessions.get(key)
     answer = await service.run(title, token, conversation.messages(prompt), target.reasoning,
@@ -612,6 +603,7 @@ async def run_action(service: ChatService, kind: ActionKind, target: Target) -> 
         code = extract_code(answer.content, language_id=doc.language_id).code
         if code is not None:
             result["code"] = code
+    where = f"{path}:{excerpt.start_line}-{excerpt.end_line}"
     shown = await service.show_answer(title, "", answer, where)
     if shown:
         result["documentUri"] = shown

@@ -14,6 +14,8 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from deepseek_lsp.completion.secrets import PLACEHOLDER
+
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*)$")
 _COMMENT = r"^\s*(?:#|//|/\*|--|;+|<!--)\s*[\[(]?\s*"
 _PLACEHOLDER = re.compile(
@@ -313,3 +315,29 @@ def minimal_edit(old: str, new: str) -> MinimalEdit | None:
     end = len(old) - sum(len(x) for x in old_lines[len(old_lines) - tail:])
     text = "".join(new_lines[head : len(new_lines) - tail])
     return MinimalEdit(start, end, text)
+
+
+def plan_edit(
+    answer: str,
+    *,
+    original: str,
+    lead: str = "",
+    language_id: str | None = None,
+    truncated: bool = False,
+) -> MinimalEdit | str:
+    """The edit that puts the answer's code in place of `original`, or why there is none.
+
+    Refused: answers cut off by the token limit, answers without usable code (see
+    `extract_code`), code holding the redaction placeholder where the original had a secret
+    (applying it would destroy the secret), and answers that change nothing.
+    """
+    if truncated:
+        return "the answer was cut off before its end"
+    extraction = extract_code(answer, language_id=language_id, original=original)
+    if extraction.code is None:
+        return extraction.problem or "the answer has no code block"
+    if PLACEHOLDER in extraction.code and PLACEHOLDER not in original:
+        return ("the selection holds a secret that was not sent, and applying the answer "
+                "would replace it")
+    edit = minimal_edit(original, replacement_for(extraction.code, original, lead))
+    return "DeepSeek suggested no change" if edit is None else edit
