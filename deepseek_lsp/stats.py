@@ -17,6 +17,7 @@ class Stats:
     upstream_requests: int = 0  # HTTP calls to /beta/completions
     cache_hits: int = 0
     typeahead_hits: int = 0
+    flight_hits: int = 0  # answered by an upstream call started for an earlier keystroke
     shared_hits: int = 0  # answered by an identical request already in flight
     skipped: int = 0  # "don't ask" rules
     cancelled: int = 0
@@ -50,6 +51,7 @@ class Stats:
             "upstreamRequests": self.upstream_requests,
             "cacheHits": self.cache_hits,
             "typeAheadHits": self.typeahead_hits,
+            "inFlightHits": self.flight_hits,
             "sharedInFlight": self.shared_hits,
             "skipped": self.skipped,
             "cancelled": self.cancelled,

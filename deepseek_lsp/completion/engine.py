@@ -5,7 +5,9 @@ One request from the editor goes through, in order:
    at once (no debounce, no request);
 2. the "don't ask" rules and the prompt (`context.build_fim_request`);
 3. the cache, keyed by the exact request;
-4. the per-document debounce; a newer request for the same document supersedes this one and
+4. the per-document debounce, adapted to the typist's rhythm (short where people pause: at the
+   start of a line or after an opener; mid-line, until a gap longer than their usual one); a
+   newer request for the same document supersedes this one and
    cancels its upstream call at once (so does `$/cancelRequest`);
 5. one upstream call per distinct request (identical ones share it), streamed when enabled and
    stopped as soon as the post-processor knows the suggestion is complete;
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: How much text before a shown suggestion must be unchanged for type-ahead to trust it.
 TYPEAHEAD_GUARD_CHARS = 256
+#: How long an upstream call nobody waits for survives, for the next keystroke's request.
+ORPHAN_GRACE_S = 0.15
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class EngineOptions:
     typeahead: bool = True
     cache: bool = True
     anchored_prefix: bool = True
+    adaptive_debounce: bool = True
 
 
 @dataclass(frozen=True)
@@ -71,14 +77,82 @@ class CompletionAnswer:
 
 
 @dataclass(frozen=True)
-class _Shown:
-    """The suggestion last shown in a document, for type-ahead."""
+class _Anchor:
+    """A cursor position, with the text around it that must stay as it was: then whatever
+    lies between the anchor and a later cursor is what the user typed there since."""
 
-    anchor: int
-    guard: str  # text just before the anchor
-    suffix: str  # the line's text after the replaced tail
+    offset: int
+    guard: str  # the text just before the anchor
+    tail: str  # the rest of the line after the cursor (after a replaced tail)
+
+    @classmethod
+    def at(cls, text: str, offset: int, tail_start: int) -> _Anchor:
+        line_end = text.find("\n", tail_start)
+        return cls(offset, text[max(0, offset - TYPEAHEAD_GUARD_CHARS) : offset],
+                   text[tail_start : len(text) if line_end < 0 else line_end])
+
+    def typed(self, q: CompletionQuery, replaced: int = 0) -> str | None:
+        if q.offset < self.offset:
+            return None
+        if q.text[max(0, self.offset - TYPEAHEAD_GUARD_CHARS) : self.offset] != self.guard:
+            return None
+        tail_start = q.offset + replaced
+        if q.text[tail_start : tail_start + len(self.tail)] != self.tail:
+            return None
+        return q.text[self.offset : q.offset]
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """The suggestion last shown (or landed) in a document, for type-ahead."""
+
+    anchor: _Anchor
     text: str
     replace: int
+
+
+@dataclass
+class _Flight:
+    """An upstream call for one document: later keystrokes that only type at its anchor wait
+    for it instead of asking again, and it is cancelled once nobody can use it."""
+
+    anchor: _Anchor
+    task: asyncio.Future[FimResult | None]
+    waiters: int = 0
+
+
+#: Where typists pause: after these at the end of the text before the cursor.
+_PAUSE_AFTER = re.compile(r"(?:[:{(\[,=]|=>|->)\s*$")
+
+
+class TypingRhythm:
+    """The gaps between one document's completion requests (one per keystroke in editors).
+
+    Mid-line, a request waits for a gap clearly longer than this typist's usual one, so a
+    fast typist does not pay for a request per word; where people pause anyway (a fresh
+    line, after an opener or `=`), only the configured minimum applies.
+    """
+
+    WINDOW = 24
+    FACTOR = 2.5
+    MAX_S = 1.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._last: float | None = None
+        self._gaps: list[float] = []
+
+    def debounce_s(self, line_prefix: str, minimum_ms: int) -> float:
+        now = self._clock()
+        if self._last is not None and now - self._last < self.MAX_S:
+            self._gaps.append(now - self._last)
+            del self._gaps[: -self.WINDOW]
+        self._last = now
+        minimum = minimum_ms / 1000
+        if not line_prefix.strip() or _PAUSE_AFTER.search(line_prefix) or len(self._gaps) < 4:
+            return minimum
+        typical = sorted(self._gaps)[len(self._gaps) // 2]
+        return max(minimum, min(self.FACTOR * typical, self.MAX_S))
 
 
 class Backend:
@@ -110,6 +184,8 @@ class CompletionEngine:
         self._shared: SharedCalls[FimResult] = SharedCalls()
         self._shown: dict[str, _Shown] = {}
         self._pending: dict[str, asyncio.Future[object]] = {}
+        self._flights: dict[str, _Flight] = {}
+        self._rhythm: dict[str, TypingRhythm] = {}
         self.enabled = True
 
     # -- public -------------------------------------------------------------------------------
@@ -120,11 +196,17 @@ class CompletionEngine:
         settings = self._settings()
         if not (self.enabled and settings.enable):
             return None
-        self._supersede(query.uri)
-        answer = self._typeahead(query) if self.options.typeahead else None
-        if answer is not None:
-            self.stats.typeahead_hits += 1
-            return self._remember(query, answer)
+        self._cancel_pending(query.uri)
+        if self.options.typeahead:
+            answer = self._typeahead(query)
+            if answer is None and await self._join_flight(query):
+                answer = self._typeahead(query)
+                if answer is not None:
+                    self.stats.flight_hits += 1
+                    return self._remember(query, answer)
+            elif answer is not None:
+                self.stats.typeahead_hits += 1
+                return self._remember(query, answer)
         plan = build_fim_request(
             query.text, query.offset, path=query.path, language_id=query.language_id,
             settings=settings, neighbors=query.neighbors,
@@ -140,7 +222,11 @@ class CompletionEngine:
             return self._remember(query, self._answer(query, plan, cached, "cache"))
         if self.failures.paused():
             return None
-        work = asyncio.ensure_future(self._debounced_fetch(plan, settings))
+        delay = settings.debounce_ms / 1000
+        if self.options.adaptive_debounce:
+            delay = self._rhythm.setdefault(query.uri, TypingRhythm()).debounce_s(
+                plan.line_prefix, settings.debounce_ms)
+        work = asyncio.ensure_future(self._debounce_then_fly(query, plan, settings, delay))
         self._pending[query.uri] = work
         try:
             result = await work
@@ -162,8 +248,12 @@ class CompletionEngine:
         self._shown.clear()
 
     def forget_document(self, uri: str) -> None:
-        self._supersede(uri)
+        self._cancel_pending(uri)
+        flight = self._flights.pop(uri, None)
+        if flight is not None:
+            flight.task.cancel()
         self._shown.pop(uri, None)
+        self._rhythm.pop(uri, None)
 
     def settings_changed(self) -> None:
         self.failures.settings_changed()
@@ -171,25 +261,56 @@ class CompletionEngine:
 
     # -- steps --------------------------------------------------------------------------------
 
-    def _supersede(self, uri: str) -> None:
+    def _cancel_pending(self, uri: str) -> None:
+        """A newer keystroke supersedes a request still waiting out its debounce."""
         pending = self._pending.pop(uri, None)
         if pending is not None and not pending.done():
             pending.cancel()
 
+    async def _join_flight(self, q: CompletionQuery) -> bool:
+        """Wait for the document's upstream call if the user only typed at its anchor since
+        (True once it landed); cancel it if they did something else."""
+        flight = self._flights.get(q.uri)
+        if flight is None or flight.task.done():
+            return False
+        if flight.anchor.typed(q) is None:
+            self._flights.pop(q.uri, None)
+            flight.task.cancel()
+            return False
+        flight.waiters += 1
+        try:
+            await asyncio.shield(flight.task)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                self._release(q.uri, flight)
+                raise  # the client cancelled this request
+            return False
+        finally:
+            flight.waiters -= 1
+        return True
+
+    def _release(self, uri: str, flight: _Flight) -> None:
+        """A waiter left: once nobody waits, cancel the call — after a moment, because editors
+        cancel the previous request just before they send the next keystroke's."""
+        def cancel_if_orphaned() -> None:
+            if flight.waiters == 0 and not flight.task.done():
+                if self._flights.get(uri) is flight:
+                    del self._flights[uri]
+                flight.task.cancel()
+
+        if flight.waiters <= 1:
+            asyncio.get_running_loop().call_later(ORPHAN_GRACE_S, cancel_if_orphaned)
+
     def _typeahead(self, q: CompletionQuery) -> CompletionAnswer | None:
         shown = self._shown.get(q.uri)
-        if shown is None or q.offset < shown.anchor:
+        if shown is None:
             return None
-        if q.text[max(0, shown.anchor - TYPEAHEAD_GUARD_CHARS) : shown.anchor] != shown.guard:
-            return None
-        typed = q.text[shown.anchor : q.offset]
-        rest = advance_suggestion(shown.text, typed)
+        typed = shown.anchor.typed(q, shown.replace)
+        rest = advance_suggestion(shown.text, typed) if typed is not None else None
         if not rest:
             return None
-        tail_end = q.offset + shown.replace
-        if q.text[tail_end : tail_end + len(shown.suffix)] != shown.suffix:
-            return None
-        return CompletionAnswer(rest, q.offset, tail_end, "typeahead")
+        return CompletionAnswer(rest, q.offset, q.offset + shown.replace, "typeahead")
 
     def _answer(
         self, q: CompletionQuery, plan: FimPlan, result: FimResult, source: str
@@ -207,21 +328,55 @@ class CompletionEngine:
         if answer is None:
             self._shown.pop(q.uri, None)
             return None
-        line_end = q.text.find("\n", answer.end)
-        suffix = q.text[answer.end : len(q.text) if line_end < 0 else line_end]
-        self._shown[q.uri] = _Shown(
-            anchor=answer.start,
-            guard=q.text[max(0, answer.start - TYPEAHEAD_GUARD_CHARS) : answer.start],
-            suffix=suffix,
-            text=answer.text,
-            replace=answer.end - answer.start,
-        )
+        self._shown[q.uri] = _Shown(_Anchor.at(q.text, answer.start, answer.end), answer.text,
+                                    answer.end - answer.start)
         self.stats.suggestions_shown += 1
         return answer
 
-    async def _debounced_fetch(self, plan: FimPlan, settings: Settings) -> FimResult | None:
-        if settings.debounce_ms:
-            await asyncio.sleep(settings.debounce_ms / 1000)
+    async def _debounce_then_fly(
+        self, q: CompletionQuery, plan: FimPlan, settings: Settings, delay_s: float
+    ) -> FimResult | None:
+        """Wait out the debounce, then start the document's upstream call and wait for it."""
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
+        old = self._flights.pop(q.uri, None)
+        if old is not None:
+            old.task.cancel()
+        task = asyncio.ensure_future(self._debounced_fetch(plan, settings, 0))
+        flight = _Flight(_Anchor.at(q.text, q.offset, q.offset), task, waiters=1)
+        self._flights[q.uri] = flight
+        task.add_done_callback(lambda t: self._landed(q, plan, flight))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                self._release(q.uri, flight)
+            raise
+        finally:
+            flight.waiters -= 1
+
+    def _landed(self, q: CompletionQuery, plan: FimPlan, flight: _Flight) -> None:
+        """An upstream call ended: its suggestion is kept for type-ahead even if the request
+        that started it is gone, so keystrokes typed meanwhile are answered from it."""
+        if self._flights.get(q.uri) is flight:
+            del self._flights[q.uri]
+        if flight.task.cancelled() or flight.task.exception() is not None:
+            return
+        result = flight.task.result()
+        if result is None or not self.options.typeahead:
+            return
+        suggestion = postprocess(result.text, plan.postprocess_context)
+        if suggestion is not None:
+            end = q.offset + suggestion.replace_suffix_chars
+            self._shown[q.uri] = _Shown(_Anchor.at(q.text, q.offset, end), suggestion.text,
+                                        suggestion.replace_suffix_chars)
+
+    async def _debounced_fetch(
+        self, plan: FimPlan, settings: Settings, delay_s: float
+    ) -> FimResult | None:
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
         if self._shared.in_flight(plan.params):
             self.stats.shared_hits += 1
         try:

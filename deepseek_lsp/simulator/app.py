@@ -298,6 +298,9 @@ class FakeDeepSeek:
 
     def __init__(self, **config: Any) -> None:
         self.state = SimulatorState(**config)
+        #: The FIM "model": (prompt, suffix) -> raw completion. Replaceable, e.g. by the
+        #: benchmark's oracle that knows what its simulated typist will type.
+        self.fim_model: Callable[[str, str | None], str] = fim_completion
 
     async def serve(self, host: str = "127.0.0.1", port: int = 8765) -> None:
         """Run until cancelled, announcing the URL on one stdout line (flushed)."""
@@ -455,7 +458,7 @@ class FakeDeepSeek:
     async def _fim(self, ex: _Exchange, req: FimRequest, rule: Rule | None,
                    timing: _Timing) -> web.StreamResponse:
         raw = rule.text if rule is not None and rule.text is not None else \
-            fim_completion(req.prompt, req.suffix)
+            self.fim_model(req.prompt, req.suffix)
         text, finish, tokens = apply_limits(raw, req.stop, req.max_tokens)
         cache = self.state.account_prompt(("fim", req.model), req.prompt,
                                           uncached_tokens=count_tokens(req.suffix or ""))

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks` prints a markdown table (see docs/performance.md)."""

@@ -1,0 +1,234 @@
+"""A scripted typing session: a programmer writes two functions at the end of a 600-line file.
+
+Human rhythm (seeded): ~150 ms between keys, pauses to think after most lines and now and then
+mid-line. After every keystroke the editor asks for ghost text and cancels its previous,
+unanswered request (as VS Code does). When the ghost text shown is what the typist meant to
+write, they accept it with Tab (sometimes) or type through it (otherwise).
+
+The upstream is the simulator with DeepSeek-like latency; its FIM model is an oracle that
+knows the typist's intent and suggests the rest of the current line (or the next lines on a
+new line), wrong on purpose for one line in four, so the engine sees both kinds of answer.
+The same session is played against configurations of the same engine: this server's and the
+baselines'. Everything but the engine configuration is identical between them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import zlib
+from dataclasses import dataclass, field
+
+from deepseek_lsp.backend import ApiBackend
+from deepseek_lsp.completion.engine import CompletionEngine, CompletionQuery, EngineOptions
+from deepseek_lsp.config import Settings
+from deepseek_lsp.simulator import SimulatorThread
+
+#: What the typist writes, at the end of the file.
+INTENT = '''
+
+def parse_order(line: str) -> Order:
+    """Parse one CSV line of the orders export into an Order."""
+    fields = [field.strip() for field in line.split(",")]
+    if len(fields) != 4:
+        raise ValueError(f"expected 4 fields, got {len(fields)}: {line!r}")
+    order_id, customer, amount, currency = fields
+    return Order(id=int(order_id), customer=customer, amount=float(amount),
+                 currency=currency.upper())
+
+
+def total_by_customer(orders: list[Order]) -> dict[str, float]:
+    """Sum the order amounts per customer, in the orders' own currency."""
+    totals: dict[str, float] = {}
+    for order in orders:
+        totals[order.customer] = totals.get(order.customer, 0.0) + order.amount
+    return dict(sorted(totals.items(), key=lambda item: item[1], reverse=True))
+'''
+
+
+def base_file(lines: int = 600) -> str:
+    """A plausible module to type into (600 lines of small functions and a dataclass)."""
+    out = ['"""Orders: reading, checking and summarising the shop\'s order exports."""', "",
+           "from dataclasses import dataclass", "", "", "@dataclass", "class Order:",
+           "    id: int", "    customer: str", "    amount: float", "    currency: str", ""]
+    i = 0
+    while len(out) < lines:
+        out += ["", f"def check_rule_{i}(order: Order) -> bool:",
+                f'    """Rule {i}: amounts over {i * 10} need a customer name."""',
+                f"    if order.amount > {i * 10} and not order.customer:",
+                "        return False", f"    return order.currency in CURRENCIES_{i % 7}", ""]
+        i += 1
+    return "\n".join(out) + "\n"
+
+
+@dataclass
+class Config:
+    name: str
+    debounce_ms: int
+    options: EngineOptions
+
+
+CONFIGS = [
+    Config("deepseek-lsp", 150, EngineOptions()),
+    Config("naive (every keystroke, no cache, no type-ahead)", 0,
+           EngineOptions(typeahead=False, cache=False, adaptive_debounce=False)),
+    Config("minuet-like (400 ms debounce, no type-ahead)", 400,
+           EngineOptions(typeahead=False, cache=False, adaptive_debounce=False)),
+    Config("sliding-window prompt (otherwise deepseek-lsp)", 150,
+           EngineOptions(anchored_prefix=False)),
+]
+
+
+@dataclass
+class Result:
+    config: str
+    keystrokes: int = 0
+    characters: int = 0  # of code written (the same for every configuration)
+    accepted: int = 0
+    typed_through: int = 0
+    upstream: int = 0
+    upstream_while_typing_through: int = 0
+    seconds: float = 0.0
+    pause_latencies_ms: list[float] = field(default_factory=list)
+    pauses: int = 0
+    prompt_tokens: int = 0
+    hit_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+
+    @property
+    def per_keystroke(self) -> float:
+        return self.upstream / max(1, self.keystrokes)
+
+    @property
+    def hit_share(self) -> float:
+        return self.hit_tokens / max(1, self.prompt_tokens)
+
+    @property
+    def cost_per_hour(self) -> float:
+        return self.cost / max(self.seconds, 1e-9) * 3600
+
+
+class Oracle:
+    """The simulated model: knows what each session's typist will write."""
+
+    def __init__(self, base: str, intent: str) -> None:
+        self.base, self.intent = base, intent
+
+    def __call__(self, prompt: str, suffix: str | None) -> str:
+        typed = self._typed_length(prompt)
+        if typed is None:
+            return ""
+        rest = self.intent[typed:]
+        if not rest:
+            return ""
+        at_line_start = typed == 0 or self.intent[typed - 1] == "\n"
+        end = rest.find("\n")
+        if at_line_start and rest.strip():
+            lines = rest.split("\n")
+            answer = "\n".join(lines[:3])
+        else:
+            answer = rest if end < 0 else rest[:end]
+        line_no = self.intent.count("\n", 0, typed)
+        if zlib.crc32(f"{line_no}".encode()) % 4 == 0:  # one line in four: a wrong guess
+            answer = answer.replace("order", "item").replace("(", "(self, ", 1) + "  # ?"
+        return answer
+
+    def _typed_length(self, prompt: str) -> int | None:
+        """How much of the intent the prompt ends with (the prompt ends at the cursor)."""
+        whole, start = self.base + self.intent, len(self.base)
+        for k in range(len(self.intent), -1, -1):
+            if prompt.endswith(whole[max(0, start + k - 200) : start + k]):
+                return k
+        return None
+
+
+def _rhythm(rng: random.Random, ch: str, next_ch: str) -> float:
+    """Seconds before the next keystroke."""
+    delay = min(max(rng.gauss(0.15, 0.05), 0.06), 0.4)
+    if ch == "\n" and rng.random() < 0.6:
+        delay += rng.uniform(0.8, 2.0)  # think about the next line
+    elif ch == " " and next_ch != " " and rng.random() < 0.08:
+        delay += rng.uniform(0.5, 1.2)
+    return delay
+
+
+async def play(config: Config, *, intent: str = INTENT, speed: float = 1.0, seed: int = 7,
+               ttft_ms: int = 600, tokens_per_s: float = 50) -> Result:
+    """Play the session against one engine configuration; its own simulator counts tokens."""
+    base = base_file()
+    result = Result(config.name)
+    rng = random.Random(seed)
+    with SimulatorThread(ttft_ms=int(ttft_ms / speed), tokens_per_s=tokens_per_s * speed) as sim:
+        sim.fake.fim_model = Oracle(base, intent)
+        settings = Settings(api_key="sk-benchmark", base_url=sim.base_url,
+                            debounce_ms=int(config.debounce_ms / speed), neighbor_files=False)
+        backend = ApiBackend(lambda: settings)
+        engine = CompletionEngine(backend, lambda: settings, options=config.options)
+        text, typed = base, 0
+        pending: asyncio.Task[object] | None = None
+        shown: tuple[int, str] | None = None  # (typed length when shown, ghost text)
+        started = time.monotonic()
+        pause_started_at: float | None = None
+
+        def on_answer(task: asyncio.Task[object], at: int, asked: float) -> None:
+            nonlocal shown, pause_started_at
+            if task.cancelled() or task.exception() is not None or task.result() is None:
+                return
+            answer = task.result()
+            if at == typed:  # still current: the editor shows it
+                shown = (at, answer.text)  # type: ignore[attr-defined]
+                if pause_started_at is not None and pause_started_at == asked:
+                    result.pause_latencies_ms.append((time.monotonic() - asked) * 1000 * speed)
+                    pause_started_at = None
+
+        while typed < len(intent):
+            ghost = shown[1] if shown and shown[0] == typed else None
+            rest = intent[typed:]
+            through = bool(ghost) and rest.startswith(ghost)
+            if through and rng.random() < 0.3:
+                typed += len(ghost)  # Tab
+                result.accepted += 1
+                shown = None
+            else:
+                if through:
+                    result.typed_through += 1
+                typed += 1
+            result.keystrokes += 1
+            text = base + intent[:typed]
+            if pending is not None and not pending.done():
+                pending.cancel()  # the editor cancels its stale request
+            before = len(sim.requests("/beta/completions"))
+            asked = time.monotonic()
+            pending = asyncio.ensure_future(engine.complete(CompletionQuery(
+                uri="file:///bench/orders.py", version=result.keystrokes, text=text,
+                offset=len(text), path=f"{config.name[:12]}/orders.py", language_id="python")))
+            pending.add_done_callback(lambda t, at=typed, a=asked: on_answer(t, at, a))
+            delay = _rhythm(rng, intent[typed - 1], intent[typed : typed + 1]) / speed
+            if delay > 0.5 / speed:
+                result.pauses += 1
+                pause_started_at = asked
+            await asyncio.sleep(delay)
+            if through:
+                result.upstream_while_typing_through += (
+                    len(sim.requests("/beta/completions")) - before)
+        if pending is not None:
+            await asyncio.gather(pending, return_exceptions=True)
+        result.seconds = (time.monotonic() - started) * speed
+        result.characters = len(intent)
+        await backend.aclose()
+        stats = sim.cache_stats()
+        result.upstream = len(sim.requests("/beta/completions"))
+        result.prompt_tokens = stats.get("prompt_tokens", 0)
+        result.hit_tokens = stats.get("hit_tokens", 0)
+        result.completion_tokens = sum(
+            (r.usage or {}).get("completion_tokens", 0) for r in sim.requests("/beta/completions"))
+        miss = result.prompt_tokens - result.hit_tokens
+        result.cost = settings.prices.cost(result.hit_tokens, miss, result.completion_tokens)
+    return result
+
+
+async def play_all(*, speed: float = 1.0, intent: str = INTENT) -> list[Result]:
+    """All configurations, concurrently (each has its own simulator and engine)."""
+    return list(await asyncio.gather(*(play(c, speed=speed, intent=intent) for c in CONFIGS)))
