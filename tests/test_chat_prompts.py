@@ -16,6 +16,7 @@ from deepseek_lsp.chat.prompts import (
     excerpt_of,
     fenced,
     question_prompt,
+    selection_too_large,
 )
 from deepseek_lsp.chat.session import Conversation, Sessions, estimate_tokens, rounds_within
 
@@ -121,6 +122,17 @@ def test_question_prompt() -> None:
     assert question_prompt("") == DEFAULT_QUESTION
     text = question_prompt("Is this right?", excerpt())
     assert text.startswith("Is this right?\n\nSelected code from `pkg/math.py`")
+
+
+@pytest.mark.parametrize(("kind", "length", "too_large"), [
+    ("document", 20_000, False), ("document", 30_000, True), ("explain", 30_000, False),
+    ("chat", 200_000, True),
+])
+def test_selection_limits(kind: str, length: int, too_large: bool) -> None:
+    problem = selection_too_large(kind, length)
+    assert (problem is not None) is too_large
+    if problem:
+        assert "select less code" in problem
 
 
 def test_action_messages_shape() -> None:

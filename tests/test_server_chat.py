@@ -431,6 +431,10 @@ async def test_missing_key_and_bad_arguments(start_server, sim):
     error = await failing(editor, "deepseek.explain", {"uri": "file:///work/closed.py",
                                                         "range": of_text(editor, TOTAL)["range"]})
     assert error.code == -32602 and error.data["kind"] == "not_open"
+    editor.open("file:///work/big.py", "x = 1\n" * 6000)
+    error = await failing(editor, "deepseek.refactor", of_text(editor, "x = 1\n" * 6000))
+    assert error.code == -32602 and error.data["kind"] == "too_large"
+    assert "select less code" in error.message
     assert sim.requests(CHAT) == []
 
 

@@ -22,14 +22,15 @@ cancelling it closes the HTTP stream, which stops DeepSeek's generation.
 
 Error convention (every command): a failure is a JSON-RPC error response, never a result —
 `RequestFailed` (-32803) for API failures (401/402/429/5xx, timeouts, dropped streams,
-missing key) and excluded files, `InvalidParams` (-32602) for bad arguments or a document
-that is not open, `RequestCancelled` (-32800) for cancellation and supersession. The error's
-`data` is `{kind, status?, retryAfter?}` (`kind` as in `api/errors.py`, or `excluded`,
-`invalid_arguments`, `not_open`, `cancelled`, `superseded`). Clients show error responses
-themselves (VS Code, Neovim and the editor glue in `editors/` do), so the server sends no
-`window/showMessage` for them: one failure, one message. An edit that is not applied is not
-a failure: the result says `{applied: false, reason}`, and the reason is also shown with
-`window/showMessage`, since a client running a code action's command ignores its result.
+missing key) and excluded files; `InvalidParams` (-32602) for bad arguments, a document that
+is not open or a selection too large to send; `RequestCancelled` (-32800) for cancellation
+and supersession. The error's `data` is `{kind, status?, retryAfter?}` (`kind` as in
+`api/errors.py`, or `excluded`, `invalid_arguments`, `not_open`, `too_large`, `cancelled`,
+`superseded`). Clients show error responses themselves (VS Code, Neovim and the editor glue
+in `editors/` do), so the server sends no `window/showMessage` for them: one failure, one
+message. An edit that is not applied is not a failure: the result says `{applied: false,
+reason}`, and the reason is also shown with `window/showMessage`, since a client running a
+code action's command ignores its result.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from deepseek_lsp.chat.prompts import (
     excerpt_of,
     file_selection_end,
     question_prompt,
+    selection_too_large,
     system_message,
     user_message,
 )
@@ -324,7 +326,10 @@ class ChatService:
             start, end = doc.line_start(line), doc.line_end(line)
         return start, end
 
-    def excerpt(self, doc: Document, path: str, start: int, end: int) -> Excerpt:
+    def excerpt(self, doc: Document, path: str, start: int, end: int, kind: str) -> Excerpt:
+        problem = selection_too_large(kind, end - start)
+        if problem is not None:
+            raise invalid(f"DeepSeek: {problem}.", "too_large")
         excerpt = excerpt_of(doc.text, start, end, path=path, language_id=doc.language_id)
         if not self.server.settings.redact_secrets:
             return excerpt
@@ -544,7 +549,7 @@ async def run_chat(service: ChatService, target: Target) -> dict[str, Any]:
             start, end = service.selection_offsets(doc, target.range)
         else:  # a question about the file
             start, end = 0, file_selection_end(doc.text)
-        excerpt = service.excerpt(doc, path, start, end)
+        excerpt = service.excerpt(doc, path, start, end, "chat")
         where = f"{path}:{excerpt.start_line}-{excerpt.end_line}"
     key = service.workspace_key(target.uri)
     conversation = service.sessions.get(key, new=target.new_session)
@@ -585,7 +590,7 @@ async def run_action(service: ChatService, kind: ActionKind, target: Target) -> 
     version = doc.version
     start, end = service.selection_offsets(doc, target.range)
     original = doc.text[start:end]  # the document object changes as the user types
-    excerpt = service.excerpt(doc, path, start, end)
+    excerpt = service.excerpt(doc, path, start, end, kind)
     prompt = action_prompt(kind, excerpt, diagnostic)
     token = await service.progress_token(target)
     if kind in EDIT_KINDS:

@@ -29,6 +29,10 @@ AFTER_CHARS = chars_for_tokens(800)
 
 #: A question about a whole file sends at most this much of it (≈ 12,000 tokens).
 FILE_QUESTION_CHARS = chars_for_tokens(12_000)
+#: The largest selection sent: answers must fit the model's context, and an edit's answer
+#: repeats the whole selection within the output limit (longer ones would come back cut off).
+MAX_SELECTION_CHARS = chars_for_tokens(32_000)
+MAX_EDIT_CHARS = chars_for_tokens(6_000)
 
 SYSTEM_PROMPT = (
     "You are DeepSeek, a programming assistant inside the user's editor. Answer precisely and "
@@ -135,6 +139,16 @@ def excerpt_of(
         start_line=start_line, end_line=end_line,
         before_cut=before_from > 0, after_cut=after_to < len(text),
     )
+
+
+def selection_too_large(kind: str, length: int) -> str | None:
+    """Why a selection of `length` characters is too large for `kind`, or None."""
+    limit = MAX_EDIT_CHARS if kind in EDIT_KINDS else MAX_SELECTION_CHARS
+    if length <= limit:
+        return None
+    what = "an edit" if kind in EDIT_KINDS else "a question"
+    return (f"the selection is too large for {what} ({length:,} characters, at most "
+            f"{limit:,}); select less code")
 
 
 def file_selection_end(text: str, limit: int = FILE_QUESTION_CHARS) -> int:
