@@ -367,6 +367,7 @@ class ChatService:
         if token is not None:
             progress.begin(token, lsp.WorkDoneProgressBegin(
                 title=title, cancellable=True, message="waiting for DeepSeek…"))
+
         def send(value: dict[str, Any]) -> None:
             if token is not None:
                 ls.protocol.notify(lsp.PROGRESS, lsp.ProgressParams(token=token, value=value))
@@ -383,9 +384,10 @@ class ChatService:
                 previous.cancel("superseded by a newer question")
             self.running[supersede_key] = job
         self._link_cancellation(job, token)
-        end = "done"
+        end = "failed"
         try:
             answer = await job.task
+            end = "done"
             return answer
         except asyncio.CancelledError:
             current = asyncio.current_task()
@@ -396,7 +398,6 @@ class ChatService:
             raise JsonRpcRequestCancelled(message=f"DeepSeek: {job.reason}.",
                                           data={"kind": kind}) from None
         except DeepSeekError as error:
-            end = "failed"
             raise api_failure(error) from None
         finally:
             if supersede_key is not None and self.running.get(supersede_key) is job:
