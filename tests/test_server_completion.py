@@ -258,3 +258,37 @@ async def test_stream_is_cut_once_the_block_is_complete(start_server, sim):
     status = await editor.command("deepseek.status")
     assert status["earlyStops"] == 1
     assert await sim.wait_for_async(lambda reqs: any(r.disconnected for r in reqs), timeout=3)
+
+
+async def test_keystrokes_typed_while_a_request_is_in_flight_reuse_it(start_server, sim):
+    sim.script(Rule(path=FIM, text="total = sum(values)", ttft_s=0.6))
+    editor = await start_server()
+    editor.open(PY, "values = [1, 2, 3]\n")
+    editor.move_to(len(editor.doc.text))
+    first = asyncio.ensure_future(editor.ghost())
+    assert await sim.wait_for_async(lambda reqs: any(r.path == FIM for r in reqs), timeout=5)
+    later = []
+    for ch in "tot":
+        editor.type(ch)
+        later.append(asyncio.ensure_future(editor.ghost()))
+        await asyncio.sleep(0.05)
+    answers = await asyncio.gather(first, *later)
+    assert answers[-1] is not None and answers[-1].insert_text == "al = sum(values)"
+    assert len(fim_requests(sim)) == 1
+    assert (await editor.command("deepseek.status"))["inFlightHits"] >= 1
+
+
+async def test_typing_something_else_cancels_the_call_in_flight(start_server, sim):
+    sim.script(Rule(path=FIM, text="total = sum(values)", stall_s=5, times=1))
+    sim.script(Rule(path=FIM, text="print(values)"))
+    editor = await start_server()
+    editor.open(PY, "values = [1, 2, 3]\n")
+    editor.move_to(len(editor.doc.text))
+    first = asyncio.ensure_future(editor.ghost())
+    assert await sim.wait_for_async(lambda reqs: any(r.path == FIM for r in reqs), timeout=5)
+    editor.move_to(0)  # the cursor moved: the call in flight cannot be used any more
+    editor.type("\n")
+    await editor.ghost()
+    await first
+    assert await sim.wait_for_async(
+        lambda reqs: next(r for r in reqs if r.path == FIM).disconnected, timeout=3)
