@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Generator
+from contextvars import ContextVar
 from typing import Any
 
 from lsprotocol import types as lsp
@@ -31,10 +33,25 @@ log = logging.getLogger(__name__)
 MAX_NEIGHBORS = 20
 
 
+#: The `workDoneToken` of the `workspace/executeCommand` request being handled: pygls passes
+#: only the arguments to command handlers, and each handler task copies this context.
+COMMAND_WORK_DONE_TOKEN: ContextVar[str | int | None] = ContextVar(
+    "command_work_done_token", default=None
+)
+
+
 class DeepSeekProtocol(LanguageServerProtocol):
-    """Keeps open documents in our own store (fast incremental edits) instead of pygls's."""
+    """Keeps open documents in our own store (fast incremental edits) instead of pygls's,
+    and hands commands their request's progress token."""
 
     _server: DeepSeekLanguageServer
+
+    @lsp_method(lsp.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(
+        self, params: lsp.ExecuteCommandParams
+    ) -> Generator[Any, Any, Any]:
+        COMMAND_WORK_DONE_TOKEN.set(params.work_done_token)
+        return (yield from super().lsp_workspace__execute_command(params))
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams) -> None:

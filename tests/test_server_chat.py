@@ -183,6 +183,21 @@ async def test_work_done_token_in_the_argument_and_a_question_about_a_file(start
     assert f"(python, lines 1-9):\n\n```python\n{SHOP}```" in user_text(sim.requests(CHAT)[0])
 
 
+async def test_work_done_token_in_the_request_params(start_server, sim):
+    """The standard place (VS Code's client puts it there): progress goes to that token."""
+    sim.script(Rule(path=CHAT, text="An answer."))
+    editor = await chat_editor(start_server, PY, SHOP, capabilities=BARE_CLIENT)
+    editor.client.progress_reports["params-token"] = []
+    await editor.client.workspace_execute_command_async(lsp.ExecuteCommandParams(
+        command="deepseek.chat", arguments=[{"question": "Hi?"}],
+        work_done_token="params-token"))
+    assert progress_kinds(editor, "params-token")[0] == "begin"
+    assert progress_kinds(editor, "params-token")[-1] == "end"
+    # the next command without a token does not reuse it
+    await command(editor, "deepseek.chat", {"question": "Again?"})
+    assert progress_kinds(editor, "params-token").count("begin") == 1
+
+
 # -- edits ---------------------------------------------------------------------------------------
 
 

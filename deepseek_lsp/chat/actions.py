@@ -340,9 +340,14 @@ class ChatService:
 
     async def progress_token(self, target: Target) -> str | int | None:
         """The client's token from the argument, or a fresh server-created one, or None."""
+        from deepseek_lsp.server import COMMAND_WORK_DONE_TOKEN  # (server imports this module)
+
         progress = self.server.work_done_progress
-        if target.work_done_token is not None and target.work_done_token not in progress.tokens:
-            return target.work_done_token
+        given = target.work_done_token
+        if given is None:
+            given = COMMAND_WORK_DONE_TOKEN.get()  # the standard place: the request's params
+        if given is not None and given not in progress.tokens:
+            return given
         window = self.server.client_capabilities.window
         if not (window and window.work_done_progress):
             return None
@@ -449,7 +454,7 @@ class ChatService:
         uri = path.as_uri()
         try:
             await asyncio.wait_for(ls.window_show_document_async(
-                lsp.ShowDocumentParams(uri=uri, take_focus=True)), timeout=10)
+                lsp.ShowDocumentParams(uri=uri, take_focus=False)), timeout=10)
         except Exception as error:
             log.info("window/showDocument failed: %s", type(error).__name__)
         return uri

@@ -18,15 +18,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deepseek_lsp.api.client import ChatStream, DeepSeekClient
 from deepseek_lsp.api.errors import RequestTimeoutError
 from deepseek_lsp.api.models import ModelResolver, uses_thinking_flag
 from deepseek_lsp.api.types import ChatDelta, Usage
 from deepseek_lsp.chat.prompts import system_message, user_message
 from deepseek_lsp.completion.tokens import CHARS_PER_TOKEN
 from deepseek_lsp.config import Settings
+
+if TYPE_CHECKING:  # httpx loads on first use, not at server start
+    from deepseek_lsp.api.client import ChatStream, DeepSeekClient
 
 #: Earlier rounds sent with a question, at most (the question itself is not counted).
 HISTORY_TOKENS = 16_000
