@@ -6,8 +6,9 @@
  * of what the browser showed.
  *
  * Config: url, file (workspace-relative name to open), type (text typed at the end of the
- * file), expectGhost, balanceText, screenshots (dir for docs images), artifacts (dir for
- * failure shots), chromium, chat (optional {question, expect}).
+ * file), expectGhost, expectCommands (palette titles to look up), balanceText, screenshots
+ * (dir for docs images), artifacts (dir for failure shots), chromium, chat (optional
+ * {question, expect}).
  */
 'use strict';
 
@@ -85,8 +86,12 @@ async function shot(page, name) {
   log('screenshot', { file });
 }
 
-async function runCommand(page, title) {
-  await page.keyboard.press('Escape');
+/** Open the palette, type a command title, return its row. Escape first closes what is open
+ *  (but would also drop the editor's selection: `keepSelection` skips it). */
+async function runCommand(page, title, keepSelection = false) {
+  if (!keepSelection) {
+    await page.keyboard.press('Escape');
+  }
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 15000 });
@@ -99,7 +104,7 @@ async function runCommand(page, title) {
 async function notification(page, text, timeout) {
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
   await toast.waitFor({ state: 'visible', timeout });
-  return (await toast.textContent()) || '';
+  return (await toast.innerText()) || '';
 }
 
 async function main() {
@@ -120,6 +125,18 @@ async function main() {
     await page.waitForSelector('[aria-label="DeepSeek ready"]', { timeout: 90000 });
     log('server-ready');
 
+    // Setup step: "DeepSeek: Set API Key" asks for the key in a masked input (not submitted
+    // here: the key of this window comes from DEEPSEEK_API_KEY).
+    const keyRow = await runCommand(page, 'DeepSeek: Set API Key');
+    await keyRow.click();
+    const keyInput = page.locator('.quick-input-widget input[type="password"]');
+    await keyInput.waitFor({ state: 'visible', timeout: 15000 });
+    await keyInput.fill('sk-0123456789abcdef');
+    await page.waitForTimeout(600); // let the widget finish fading in
+    log('set-key-input');
+    await shot(page, 'vscode-set-api-key.png');
+    await page.keyboard.press('Escape');
+
     // Open the file through Quick Open.
     await page.keyboard.press('Control+P');
     const quickInput = page.locator('.quick-input-widget input');
@@ -128,7 +145,7 @@ async function main() {
     await page.locator('.quick-input-list .monaco-list-row', { hasText: config.file }).first().waitFor();
     await page.keyboard.press('Enter');
     await page.locator(`.tab.active[aria-label*="${config.file}"]`).first().waitFor({ timeout: 30000 });
-    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.locator('.part.editor .monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+End');
     log('file-open');
 
@@ -162,32 +179,49 @@ async function main() {
     await page.waitForSelector('.tab.active:not(.dirty)', { timeout: 15000 });
     log('saved');
 
-    // The status bar item: hover shows tokens and cost from deepseek.status.
+    // The status bar item: hover shows tokens and cost from deepseek.status (refreshed about
+    // a second after each completion; hover again until the numbers are in).
     const item = page.locator('[aria-label^="DeepSeek "]').first();
-    await item.hover();
-    try {
+    result.statusTooltip = null; // informative, not required: hovers are timing-sensitive
+    for (let attempt = 1; attempt <= 6 && !result.statusTooltip; attempt++) {
+      await page.mouse.move(600, 400);
+      await page.waitForTimeout(1200);
+      await item.hover();
       const hover = page.locator('.monaco-hover, .workbench-hover', { hasText: 'Requests to DeepSeek' }).first();
-      await hover.waitFor({ state: 'visible', timeout: 10000 });
-      result.statusTooltip = (await hover.textContent()) || '';
+      try {
+        await hover.waitFor({ state: 'visible', timeout: 5000 });
+        const text = (await hover.innerText()) || '';
+        if (/Requests to DeepSeek\s*[1-9]/.test(text)) {
+          result.statusTooltip = text;
+        }
+      } catch (error) {
+        log('status-tooltip-retry', { attempt, error: String(error).slice(0, 120) });
+      }
+    }
+    if (result.statusTooltip) {
       log('status-tooltip');
       await shot(page, 'vscode-status-tooltip.png');
-    } catch (error) {
-      result.statusTooltip = null; // informative, not required: hovers are timing-sensitive
-      log('status-tooltip-missing', { error: String(error).slice(0, 200) });
     }
-    await page.mouse.move(600, 300);
+    await page.mouse.move(600, 400);
 
-    // The palette lists the DeepSeek commands.
+    // The palette lists the DeepSeek commands (the list is virtual: look each one up).
+    result.paletteEntries = [];
+    for (const title of config.expectCommands || []) {
+      try {
+        await runCommand(page, title);
+        result.paletteEntries.push(title);
+      } catch (error) {
+        log('palette-missing', { title });
+      }
+    }
     await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
     const paletteInput = page.locator('.quick-input-widget input');
     await paletteInput.waitFor({ state: 'visible' });
     await paletteInput.fill('>DeepSeek: ');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'DeepSeek: Show Balance' }).first().waitFor();
-    result.paletteEntries = await page.$$eval('.quick-input-list .monaco-list-row', (rows) =>
-      rows.map((r) => (r.getAttribute('aria-label') || r.textContent || '').trim()),
-    );
-    log('palette', { entries: result.paletteEntries.length });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'DeepSeek: ' }).first().waitFor();
+    await page.waitForTimeout(300);
+    log('palette', { found: result.paletteEntries.length });
     await shot(page, 'vscode-palette.png');
 
     // DeepSeek: Show Balance, from the palette.
@@ -195,33 +229,41 @@ async function main() {
     await balanceRow.click();
     result.balanceMessage = await notification(page, config.balanceText, 30000);
     log('balance', { message: result.balanceMessage });
+    await page.waitForTimeout(800); // let the toast finish fading in
     await shot(page, 'vscode-balance.png');
+    await page.keyboard.press('Escape');
 
     if (config.chat) {
+      // Select the function, ask about it; the answer streams into the chat view.
       await page.keyboard.press('Escape');
-      await page.locator('.monaco-editor .view-lines').first().click();
+      await page.locator('.part.editor .monaco-editor .view-line', { hasText: 'def add' }).first().click();
       await page.keyboard.press('Control+A');
-      const askRow = await runCommand(page, 'DeepSeek: Ask About Selection…');
+      const askRow = await runCommand(page, 'DeepSeek: Ask About Selection…', true);
       await askRow.click();
       const question = page.locator('.quick-input-widget input');
       await question.waitFor({ state: 'visible' });
-      await page.waitForTimeout(300);
+      await page.locator('.quick-input-widget', { hasText: 'About calc.py' }).waitFor({ timeout: 10000 });
       await question.fill(config.chat.question);
       await page.keyboard.press('Enter');
       const frame = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+      try {
+        await frame.locator('.turn.streaming.answer .answer, .turn.streaming.preview .answer').first().waitFor({ timeout: 20000 });
+        await notification(page, 'DeepSeek is answering', 5000);
+        log('chat-streaming');
+        await shot(page, 'vscode-chat-streaming.png');
+      } catch (error) {
+        log('chat-streaming-missed', { error: String(error).slice(0, 120) }); // too fast to catch
+      }
       await frame.locator('.turn.done .answer', { hasText: config.chat.expect }).first().waitFor({ timeout: 60000 });
-      result.chatAnswer = (await frame.locator('.turn.done .answer').first().textContent()) || '';
+      result.chatAnswer = (await frame.locator('.turn.done .answer').first().innerText()) || '';
+      // Unfold the reasoning (it may still be open from while the model was thinking).
+      await frame.locator('.turn.done details.reasoning').first().evaluate((d) => { d.open = true; });
+      result.chatReasoning = (await frame.locator('.turn.done .reasoning').first().innerText()) || '';
+      await page.locator('.notifications-toasts .notification-toast', { hasText: 'DeepSeek is answering' })
+        .first().waitFor({ state: 'hidden', timeout: 15000 });
       log('chat', { chars: result.chatAnswer.length });
       await shot(page, 'vscode-chat.png');
     }
-
-    // Setting the key: the masked input (not submitted).
-    const keyRow = await runCommand(page, 'DeepSeek: Set API Key');
-    await keyRow.click();
-    await page.locator('.quick-input-widget input[type="password"]').waitFor({ state: 'visible', timeout: 15000 });
-    log('set-key-input');
-    await shot(page, 'vscode-set-api-key.png');
-    await page.keyboard.press('Escape');
 
     result.ok = true;
   } catch (error) {

@@ -1,0 +1,334 @@
+"""The VS Code extension (editors/vscode) in real VS Code: code-server driven by Chromium.
+
+The end-to-end test installs the built `.vsix` into a fresh code-server (VS Code 1.139 in the
+browser), points `deepseek.serverPath` at a wrapper that runs this venv's `python -m
+deepseek_lsp`, and lets tests/editors/vscode/drive.js (playwright-core + Debian's Chromium)
+open a Python file, type, see the ghost text from the simulator's canned FIM answer, accept it
+with Tab, save, and run "DeepSeek: Show Balance" and "DeepSeek: Ask About Selection…" from the
+palette. Its screenshots go to docs/images/ (used by docs/vscode.md).
+
+Tools come from .ci/install-vscode.sh: $DEEPSEEK_CODE_SERVER, $DEEPSEEK_VSIX,
+$DEEPSEEK_CHROMIUM, $DEEPSEEK_NODE (falling back to what that script leaves in .ci-tools/ and
+editors/vscode/). Without them the test skips, unless $DEEPSEEK_LSP_REQUIRE_EDITORS is set
+(CI), where it fails.
+
+The manifest test (package.json's settings schema against deepseek_lsp/config.py) needs none
+of that and always runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deepseek_lsp.config import SETTINGS, default_value
+from deepseek_lsp.simulator import Rule
+
+ROOT = Path(__file__).resolve().parents[2]
+EXTENSION = ROOT / "editors" / "vscode"
+DRIVER_DIR = Path(__file__).resolve().parent / "vscode"
+TOOLS = ROOT / ".ci-tools" / "vscode"
+FAKE_KEY = "sk-vscode-e2e-0123456789abcdef"
+FIM = "/beta/completions"
+CHAT = "/chat/completions"
+
+GHOST = "a + b  # sum from DeepSeek"
+CHAT_ANSWER = (
+    "`add` returns the sum of `a` and `b`. It works for anything that supports `+`: numbers "
+    "add up, while strings and lists are concatenated.\n\n"
+    "```python\nadd(2, 3)        # 5\nadd('ab', 'c')   # 'abc'\nadd([1], [2])    # [1, 2]\n```\n"
+)
+CHAT_REASONING = "The selection is a two-line function; `return a + b` is its whole body."
+PALETTE = ("Ask About Selection…", "Explain", "Refactor", "Add Documentation", "Write Tests",
+           "Show Balance", "Show Status", "Toggle Completions", "Clear Cache", "Set API Key")
+# Simulator's default account: 110.00 CNY and 15.00 USD.
+BALANCE_TEXT = "110.00 CNY"
+
+
+# -- the settings schema in package.json matches the server's settings model -------------------
+
+
+SYNC = "run `python editors/vscode/scripts/sync_settings.py`"
+
+
+def _manifest() -> dict[str, Any]:
+    return json.loads((EXTENSION / "package.json").read_text(encoding="utf-8"))
+
+
+def _range_of(kind: str) -> tuple[float, float] | None:
+    m = re.search(r"([\d.]+)-([\d.]+)", kind)
+    return (float(m.group(1)), float(m.group(2))) if m else None
+
+
+def test_package_json_settings_match_the_server() -> None:
+    """Every server setting but apiKey is in the schema with its type, default and range."""
+    props = _manifest()["contributes"]["configuration"]["properties"]
+    assert "deepseek.apiKey" not in props, "the key belongs in SecretStorage, not settings.json"
+    for spec in SETTINGS:
+        if spec.key == "apiKey":
+            continue
+        prop = props.get(f"deepseek.{spec.key}")
+        assert prop is not None, f"deepseek.{spec.key} missing from package.json: {SYNC}"
+        assert prop.get("markdownDescription") or prop.get("description")
+        default = default_value(spec)
+        if spec.key == "prices":
+            assert prop["default"] == {"cacheHit": default.cache_hit,
+                                       "cacheMiss": default.cache_miss,
+                                       "output": default.output, "currency": default.currency}
+            continue
+        expected = list(default) if isinstance(default, tuple) else default
+        assert prop["default"] == expected, f"{spec.key}: {SYNC}"
+        bounds = _range_of(spec.kind)
+        if spec.kind.startswith(("integer", "number")):
+            assert prop["type"] == ("integer" if spec.kind.startswith("integer") else "number")
+            assert bounds is not None
+            assert (prop["minimum"], prop["maximum"]) == bounds, f"{spec.key}: {SYNC}"
+        elif spec.kind == "boolean":
+            assert prop["type"] == "boolean"
+        elif spec.kind.startswith("list"):
+            assert prop["type"] == "array"
+
+
+# -- real VS Code ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tools:
+    code_server: str
+    vsix: Path
+    chromium: str
+    node: str
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("DEEPSEEK_LSP_REQUIRE_EDITORS"):
+        pytest.fail(f"{reason} (required: DEEPSEEK_LSP_REQUIRE_EDITORS is set)")
+    pytest.skip(reason)
+
+
+def find_tools() -> Tools:
+    """The tools from the environment, else from .ci-tools/; skip (or fail in CI) if absent."""
+    hint = "run `source .ci/install-vscode.sh` (it installs code-server, Chromium and the .vsix)"
+    code_server = os.environ.get("DEEPSEEK_CODE_SERVER") or str(TOOLS / "bin" / "code-server")
+    if not os.access(code_server, os.X_OK):
+        _missing(f"code-server not found at {code_server}: {hint}")
+    version = _manifest()["version"]
+    vsix = Path(os.environ.get("DEEPSEEK_VSIX") or EXTENSION / f"deepseek-lsp-{version}.vsix")
+    if not vsix.is_file():
+        _missing(f"extension package {vsix} not found: {hint}")
+    chromium = os.environ.get("DEEPSEEK_CHROMIUM") or "/usr/bin/chromium"
+    if not os.access(chromium, os.X_OK):
+        _missing(f"Chromium not found at {chromium}: {hint}")
+    node = os.environ.get("DEEPSEEK_NODE") or shutil.which("node") or ""
+    if not node or not os.access(node, os.X_OK):
+        _missing(f"node not found: {hint}")
+    if not (DRIVER_DIR / "node_modules" / "playwright-core").is_dir():
+        _missing(f"playwright-core not installed in {DRIVER_DIR}: {hint}")
+    return Tools(code_server, vsix, chromium, node)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_http(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"code-server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except urllib.error.HTTPError:
+            return  # any HTTP answer means it is serving
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"code-server did not answer on {url} within {timeout:.0f} s")
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(none)"
+
+
+def user_settings(debounce_ms: int) -> dict[str, Any]:
+    """VS Code settings for a quiet, deterministic window."""
+    return {
+        "deepseek.debounceMs": debounce_ms,
+        # An ordinary suggestion popup with the same text would look like success: keep it off.
+        "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
+        "editor.suggestOnTriggerCharacters": False,
+        "editor.inlineSuggest.enabled": True,
+        "security.workspace.trust.enabled": False,
+        "workbench.startupEditor": "none",
+        "workbench.tips.enabled": False,
+        "workbench.enableExperiments": False,
+        "workbench.secondarySideBar.defaultVisibility": "hidden",
+        "chat.disableAIFeatures": True,
+        "telemetry.telemetryLevel": "off",
+        "extensions.autoUpdate": False,
+        "extensions.autoCheckUpdates": False,
+        "extensions.ignoreRecommendations": True,
+        "update.mode": "none",
+        "git.enabled": False,
+        "files.autoSave": "off",
+        "window.zoomLevel": 0,
+    }
+
+
+@contextlib.contextmanager
+def code_server(tools: Tools, tmp: Path, base_url: str) -> Iterator[tuple[str, Path]]:
+    """A fresh code-server on 127.0.0.1 with the extension installed; yields (url, log dir)."""
+    user_data, extensions, workspace = tmp / "user-data", tmp / "extensions", tmp / "workspace"
+    for d in (user_data / "User", user_data / "Machine", extensions, workspace):
+        d.mkdir(parents=True)
+    (workspace / "calc.py").write_text("def add(a, b):\n", encoding="utf-8")
+    wrapper = tmp / "deepseek-lsp"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'exec "{sys.executable}" -m deepseek_lsp --log-file "{tmp / "server.log"}" '
+        '--log-level info "$@"\n',
+        encoding="utf-8",
+    )
+    wrapper.chmod(0o755)
+    (user_data / "User" / "settings.json").write_text(
+        json.dumps(user_settings(debounce_ms=50), indent=2), encoding="utf-8")
+    # serverPath is machine-overridable: in a remote window (code-server is one) VS Code reads
+    # it from the machine's settings, not from the user's.
+    (user_data / "Machine" / "settings.json").write_text(
+        json.dumps({"deepseek.serverPath": str(wrapper)}, indent=2), encoding="utf-8")
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPSEEK_")}
+    env.update({
+        "DEEPSEEK_BASE_URL": base_url,
+        "DEEPSEEK_API_KEY": FAKE_KEY,
+        "XDG_CONFIG_HOME": str(tmp / "xdg-config"),
+        "XDG_DATA_HOME": str(tmp / "xdg-data"),
+        "XDG_CACHE_HOME": str(tmp / "xdg-cache"),
+    })
+    common = ["--user-data-dir", str(user_data), "--extensions-dir", str(extensions)]
+    install = subprocess.run(
+        [tools.code_server, *common, "--install-extension", str(tools.vsix)],
+        env=env, capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert install.returncode == 0 and "successfully installed" in install.stdout, (
+        f"--install-extension failed ({install.returncode}):\n{install.stdout}\n{install.stderr}")
+
+    port = free_port()
+    log = tmp / "code-server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [tools.code_server, *common, "--bind-addr", f"127.0.0.1:{port}", "--auth", "none",
+             "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust",
+             "--disable-getting-started-override", str(workspace)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=90)
+        yield f"http://127.0.0.1:{port}/?folder={workspace}", user_data / "logs"
+    finally:
+        # code-server, its extension host and deepseek-lsp share the session we started.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def extension_log(logs: Path) -> str:
+    found = sorted(logs.glob("**/deepseek-lsp.deepseek-lsp/DeepSeek.log"))
+    return tail(found[-1]) if found else "(no extension log)"
+
+
+@pytest.mark.editor
+def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> None:
+    tools = find_tools()
+    sim.configure(api_key=FAKE_KEY)  # any other key gets a 401: the key must come through
+    sim.script(
+        # Once the suggestion is in the buffer, no new one (clean screenshots after Tab).
+        Rule(path=FIM, match=GHOST, text=""),
+        Rule(path=FIM, text=GHOST),
+        # Slow enough for the chat view to be caught while the answer streams.
+        Rule(path=CHAT, text=CHAT_ANSWER, reasoning=CHAT_REASONING, chunk_delay_s=0.08),
+    )
+    screenshots = Path(os.environ.get("DEEPSEEK_VSCODE_SCREENSHOTS") or ROOT / "docs" / "images")
+    started = time.monotonic()
+    with code_server(tools, tmp_path, sim.base_url) as (url, logs):
+        config = {
+            "url": url,
+            "file": "calc.py",
+            "type": "    return ",
+            "expectGhost": GHOST,
+            "expectCommands": [f"DeepSeek: {title}" for title in PALETTE],
+            "balanceText": BALANCE_TEXT,
+            "chat": {"question": "What does this function return?", "expect": "sum of"},
+            "chromium": tools.chromium,
+            "screenshots": str(screenshots),
+            "artifacts": str(tmp_path / "artifacts"),
+        }
+        config_file = tmp_path / "drive.json"
+        config_file.write_text(json.dumps(config), encoding="utf-8")
+        try:
+            run = subprocess.run(
+                [tools.node, str(DRIVER_DIR / "drive.js"), str(config_file)],
+                cwd=DRIVER_DIR, capture_output=True, text=True, timeout=300, check=False,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise AssertionError(f"drive.js timed out:\n{error.stdout}\n{error.stderr}") from None
+        lines = [json.loads(x) for x in run.stdout.splitlines() if x.startswith("{")]
+        result = next((x["result"] for x in lines if "result" in x), {})
+        context = (
+            f"\n--- drive.js (exit {run.returncode}) ---\n{run.stdout[-4000:]}"
+            f"\n{run.stderr[-3000:]}"
+            f"\n--- extension log ---\n{extension_log(logs)}"
+            f"\n--- server log ---\n{tail(tmp_path / 'server.log')}"
+            f"\n--- code-server log ---\n{tail(tmp_path / 'code-server.log', 20)}"
+        )
+        assert result.get("ok"), f"{result.get('error')}{context}"
+
+    # Ghost text came from deepseek-lsp's inline completion, and Tab put it in the buffer.
+    assert GHOST in result["ghostText"], context
+    saved = (tmp_path / "workspace" / "calc.py").read_text(encoding="utf-8")
+    assert saved.splitlines()[:2] == ["def add(a, b):", f"    return {GHOST}"], saved
+    fim = sim.requests(FIM)
+    assert fim, "no FIM request reached the simulator"
+    assert all(r.status == 200 for r in fim), [r.status for r in fim]
+    assert "def add(a, b):" in fim[-1].json["prompt"]
+
+    # The palette has the extension's commands; Show Balance showed the server's answer.
+    assert result["paletteEntries"] == [f"DeepSeek: {title}" for title in PALETTE]
+    assert BALANCE_TEXT in result["balanceMessage"]
+    assert sim.requests("/user/balance"), "Show Balance did not ask the API"
+
+    # The chat answer streamed into the chat view; the question carried the selection.
+    assert "sum of" in result["chatAnswer"]
+    assert "whole body" in result["chatReasoning"]  # reasoning shown, apart from the answer
+    assert "whole body" not in result["chatAnswer"]
+    chat = sim.requests(CHAT)
+    assert chat and "def add(a, b):" in json.dumps(chat[-1].json["messages"])
+
+    elapsed = time.monotonic() - started
+    print(f"real VS Code end-to-end: {elapsed:.1f} s; steps (ms): {result['timings']}")
