@@ -3,9 +3,10 @@
 The end-to-end test installs the built `.vsix` into a fresh code-server (VS Code 1.139 in the
 browser), points `deepseek.serverPath` at a wrapper that runs this venv's `python -m
 deepseek_lsp`, and lets tests/editors/vscode/drive.js (playwright-core + Debian's Chromium)
-open a Python file, type, see the ghost text from the simulator's canned FIM answer, accept it
-with Tab, save, and run "DeepSeek: Show Balance" and "DeepSeek: Ask About Selection…" from the
-palette. Its screenshots go to docs/images/ (used by docs/vscode.md).
+set the API key with "DeepSeek: Set API Key" (the simulator accepts only that key, not the one
+in DEEPSEEK_API_KEY), open a Python file, type, see the ghost text from the simulator's canned
+FIM answer, accept it with Tab, save, and run "DeepSeek: Show Balance" and "DeepSeek: Ask About
+Selection…" from the palette. Its screenshots go to docs/images/ (used by docs/vscode.md).
 
 Tools come from .ci/install-vscode.sh: $DEEPSEEK_CODE_SERVER, $DEEPSEEK_VSIX,
 $DEEPSEEK_CHROMIUM, $DEEPSEEK_NODE (falling back to what that script leaves in .ci-tools/ and
@@ -44,7 +45,11 @@ ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "editors" / "vscode"
 DRIVER_DIR = Path(__file__).resolve().parent / "vscode"
 TOOLS = ROOT / ".ci-tools" / "vscode"
-FAKE_KEY = "sk-vscode-e2e-0123456789abcdef"
+# The key typed into "DeepSeek: Set API Key" (SecretStorage), and a different one in the
+# environment: the simulator accepts only the first, so every answer proves that the key from
+# SecretStorage reached the server and won over DEEPSEEK_API_KEY.
+SECRET_KEY = "sk-vscode-secret-0123456789abcdef"
+ENV_KEY = "sk-vscode-env-not-this-one"
 FIM = "/beta/completions"
 CHAT = "/chat/completions"
 
@@ -221,7 +226,7 @@ def code_server(tools: Tools, tmp: Path, base_url: str) -> Iterator[tuple[str, P
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPSEEK_")}
     env.update({
         "DEEPSEEK_BASE_URL": base_url,
-        "DEEPSEEK_API_KEY": FAKE_KEY,
+        "DEEPSEEK_API_KEY": ENV_KEY,
         "XDG_CONFIG_HOME": str(tmp / "xdg-config"),
         "XDG_DATA_HOME": str(tmp / "xdg-data"),
         "XDG_CACHE_HOME": str(tmp / "xdg-cache"),
@@ -266,7 +271,7 @@ def extension_log(logs: Path) -> str:
 @pytest.mark.editor
 def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> None:
     tools = find_tools()
-    sim.configure(api_key=FAKE_KEY)  # any other key gets a 401: the key must come through
+    sim.configure(api_key=SECRET_KEY)  # any other key gets a 401
     sim.script(
         # Once the suggestion is in the buffer, no new one (clean screenshots after Tab).
         Rule(path=FIM, match=GHOST, text=""),
@@ -279,6 +284,7 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
     with code_server(tools, tmp_path, sim.base_url) as (url, logs):
         config = {
             "url": url,
+            "apiKey": SECRET_KEY,
             "file": "calc.py",
             "type": "    return ",
             "expectGhost": GHOST,

@@ -59,6 +59,7 @@ export class ServerConnection implements vscode.Disposable {
   private warnedKeyInSettings = false;
   /** Streaming commands in flight whose answer the chat view shows (see showDocument). */
   private answersInView = 0;
+  private keyCheck: Promise<void> = Promise.resolve();
   /** The SecretStorage key the running server was started with. */
   private startedWithKey: string | undefined;
 
@@ -216,11 +217,17 @@ export class ServerConnection implements vscode.Disposable {
     this.onReady();
   }
 
-  /** Restart when the stored key differs from the one the server has (idempotent). */
-  async keyChanged(): Promise<void> {
-    if ((await this.keys.stored()) !== this.startedWithKey) {
-      await this.restart();
-    }
+  /**
+   * Restart when the stored key differs from the one the server has. Idempotent and
+   * serialised: "Set API Key" and SecretStorage's change event both call it.
+   */
+  keyChanged(): Promise<void> {
+    this.keyCheck = this.keyCheck.then(async () => {
+      if ((await this.keys.stored()) !== this.startedWithKey) {
+        await this.restart();
+      }
+    }).catch((error) => this.log.error(`restart after a key change: ${errorText(error)}`));
+    return this.keyCheck;
   }
 
   /** Tell the server the settings changed (it also pulls them again). */

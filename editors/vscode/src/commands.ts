@@ -225,16 +225,16 @@ export function registerCommands(context: vscode.ExtensionContext, services: Ser
 
   register('deepseek-lsp.setApiKey', async () => {
     if (await keys.prompt()) {
-      void vscode.window.showInformationMessage('DeepSeek: API key saved in secret storage.');
       await server.keyChanged(); // the key reaches the server through its environment: restart
+      void vscode.window.showInformationMessage('DeepSeek: API key saved in secret storage; the server uses it now.');
     }
   });
 
   register('deepseek-lsp.removeApiKey', async () => {
     await keys.remove();
+    await server.keyChanged();
     const fallback = process.env.DEEPSEEK_API_KEY ? ' The DEEPSEEK_API_KEY environment variable is used instead.' : '';
     void vscode.window.showInformationMessage(`DeepSeek: API key removed from secret storage.${fallback}`);
-    await server.keyChanged();
   });
 
   register('deepseek-lsp.restart', async () => {

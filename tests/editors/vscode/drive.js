@@ -5,10 +5,10 @@
  * step and a final `{"result": ...}` line; exits non-zero on failure after saving a screenshot
  * of what the browser showed.
  *
- * Config: url, file (workspace-relative name to open), type (text typed at the end of the
- * file), expectGhost, expectCommands (palette titles to look up), balanceText, screenshots
- * (dir for docs images), artifacts (dir for failure shots), chromium, chat (optional
- * {question, expect}).
+ * Config: url, apiKey (entered with "DeepSeek: Set API Key"), file (workspace-relative name
+ * to open), type (text typed at the end of the file), expectGhost, expectCommands (palette
+ * titles to look up), balanceText, screenshots (dir for docs images), artifacts (dir for
+ * failure shots), chromium, chat (optional {question, expect}).
  */
 'use strict';
 
@@ -125,17 +125,20 @@ async function main() {
     await page.waitForSelector('[aria-label="DeepSeek ready"]', { timeout: 90000 });
     log('server-ready');
 
-    // Setup step: "DeepSeek: Set API Key" asks for the key in a masked input (not submitted
-    // here: the key of this window comes from DEEPSEEK_API_KEY).
+    // Setup step: "DeepSeek: Set API Key" asks for the key in a masked input; the extension
+    // keeps it in SecretStorage and restarts the server with it.
     const keyRow = await runCommand(page, 'DeepSeek: Set API Key');
     await keyRow.click();
     const keyInput = page.locator('.quick-input-widget input[type="password"]');
     await keyInput.waitFor({ state: 'visible', timeout: 15000 });
-    await keyInput.fill('sk-0123456789abcdef');
+    await keyInput.fill(config.apiKey);
     await page.waitForTimeout(600); // let the widget finish fading in
     log('set-key-input');
     await shot(page, 'vscode-set-api-key.png');
-    await page.keyboard.press('Escape');
+    await page.keyboard.press('Enter');
+    await notification(page, 'API key saved in secret storage', 60000);
+    await page.waitForSelector('[aria-label="DeepSeek ready"]', { timeout: 60000 });
+    log('key-set');
 
     // Open the file through Quick Open.
     await page.keyboard.press('Control+P');
