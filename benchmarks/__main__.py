@@ -27,8 +27,8 @@ def typing_table(results: list[typing_session.Result]) -> str:
         "| configuration | keystrokes | requests / keystroke | requests per 100 characters "
         "written | requests while typing through "
         "| ghost text after a pause (median ms) | pauses with ghost text | prefix-cache hit "
-        "share | est. cost per hour of typing |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "share | est. cost per 1,000 characters written | est. cost per hour of typing |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         latency = (f"{statistics.median(r.pause_latencies_ms):.0f}"
@@ -39,7 +39,7 @@ def typing_table(results: list[typing_session.Result]) -> str:
             f"{100 * r.upstream / max(1, r.characters):.2f} | "
             f"{r.upstream_while_typing_through} | {latency} | "
             f"{len(r.pause_latencies_ms)}/{r.pauses} | {r.hit_share:.1%} | "
-            f"${r.cost_per_hour:.4f} |")
+            f"${r.cost_per_1000_chars:.5f} | ${r.cost_per_hour:.4f} |")
     return "\n".join(rows)
 
 

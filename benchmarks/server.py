@@ -19,7 +19,7 @@ from pathlib import Path
 from lsprotocol import types as lsp
 from pygls.lsp.client import LanguageClient
 
-from deepseek_lsp.completion.context import build_fim_request
+from deepseek_lsp.completion.context import FimPlan, build_fim_request
 from deepseek_lsp.completion.postprocess import postprocess
 from deepseek_lsp.config import Settings
 from deepseek_lsp.demo import INLINE_CLIENT, Editor
@@ -55,12 +55,12 @@ def in_process(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000, 10_000_000)
         offsets = [len(text) // 2 + (i * 7919) % 5000 for i in range(runs)]
         times = []
         for off in offsets:
-            off = text.rfind("\n", 0, off) + 5  # after the indentation of a line
+            off = text.find("\n", off)  # at the end of a line: a request is built
             t = time.perf_counter()
             plan = build_fim_request(text, off, path="big.py", language_id="python",
                                      settings=settings)
-            if not hasattr(plan, "reason"):
-                postprocess("return value + 1\n", plan.postprocess_context)  # type: ignore[union-attr]
+            assert isinstance(plan, FimPlan), plan
+            postprocess(" + 1\n", plan.postprocess_context)
             times.append((time.perf_counter() - t) * 1000)
         out.append((len(text), percentile(times, 50), percentile(times, 99)))
     return out

@@ -106,6 +106,10 @@ class Result:
         return self.hit_tokens / max(1, self.prompt_tokens)
 
     @property
+    def cost_per_1000_chars(self) -> float:
+        return self.cost / max(1, self.characters) * 1000
+
+    @property
     def cost_per_hour(self) -> float:
         return self.cost / max(self.seconds, 1e-9) * 3600
 
@@ -210,7 +214,7 @@ async def play(config: Config, *, intent: str = INTENT, speed: float = 1.0, seed
                 result.pauses += 1
                 pause_started_at = asked
             await asyncio.sleep(delay)
-            if through:
+            if through and len(ghost) > 1:  # part of the suggestion is still ahead
                 result.upstream_while_typing_through += (
                     len(sim.requests("/beta/completions")) - before)
         if pending is not None:

@@ -366,6 +366,9 @@ class CompletionEngine:
         result = flight.task.result()
         if result is None or not self.options.typeahead:
             return
+        current = self._shown.get(q.uri)
+        if current is not None and current.anchor.offset > q.offset:
+            return  # a suggestion for a later cursor position is already there
         suggestion = postprocess(result.text, plan.postprocess_context)
         if suggestion is not None:
             end = q.offset + suggestion.replace_suffix_chars
