@@ -23,7 +23,9 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from deepseek_lsp.api.errors import DeepSeekError
 from deepseek_lsp.api.types import FimParams, FimResult, Usage
@@ -155,12 +157,17 @@ class TypingRhythm:
         return max(minimum, min(self.FACTOR * typical, self.MAX_S))
 
 
-class Backend:
-    """What the engine needs of the API (see `backend.py`); an interface for tests."""
+_NO_FLIGHT, _LANDED, _SUPERSEDED = object(), object(), object()
+
+
+class Backend(Protocol):
+    """What the engine needs of the API (`backend.ApiBackend` in the server)."""
 
     async def fim(self, params: FimParams, settings: Settings) -> FimResult: ...
 
-    def fim_stream(self, params: FimParams, settings: Settings): ...  # async context manager
+    def fim_stream(
+        self, params: FimParams, settings: Settings
+    ) -> AbstractAsyncContextManager[Any]: ...
 
 
 class CompletionEngine:
@@ -199,14 +206,17 @@ class CompletionEngine:
         self._cancel_pending(query.uri)
         if self.options.typeahead:
             answer = self._typeahead(query)
-            if answer is None and await self._join_flight(query):
+            if answer is not None:
+                self.stats.typeahead_hits += 1
+                return self._remember(query, answer)
+            joined = await self._join_flight(query)
+            if joined is _SUPERSEDED:
+                return None
+            if joined is _LANDED:
                 answer = self._typeahead(query)
                 if answer is not None:
                     self.stats.flight_hits += 1
                     return self._remember(query, answer)
-            elif answer is not None:
-                self.stats.typeahead_hits += 1
-                return self._remember(query, answer)
         plan = build_fim_request(
             query.text, query.offset, path=query.path, language_id=query.language_id,
             settings=settings, neighbors=query.neighbors,
@@ -267,16 +277,17 @@ class CompletionEngine:
         if pending is not None and not pending.done():
             pending.cancel()
 
-    async def _join_flight(self, q: CompletionQuery) -> bool:
+    async def _join_flight(self, q: CompletionQuery) -> object:
         """Wait for the document's upstream call if the user only typed at its anchor since
-        (True once it landed); cancel it if they did something else."""
+        (`_LANDED` once it did); cancel it if they did something else (`_NO_FLIGHT`).
+        `_SUPERSEDED`: a newer keystroke cancelled the call while this request waited."""
         flight = self._flights.get(q.uri)
         if flight is None or flight.task.done():
-            return False
+            return _NO_FLIGHT
         if flight.anchor.typed(q) is None:
             self._flights.pop(q.uri, None)
             flight.task.cancel()
-            return False
+            return _NO_FLIGHT
         flight.waiters += 1
         try:
             await asyncio.shield(flight.task)
@@ -285,10 +296,10 @@ class CompletionEngine:
             if task is not None and task.cancelling():
                 self._release(q.uri, flight)
                 raise  # the client cancelled this request
-            return False
+            return _SUPERSEDED
         finally:
             flight.waiters -= 1
-        return True
+        return _LANDED
 
     def _release(self, uri: str, flight: _Flight) -> None:
         """A waiter left: once nobody waits, cancel the call — after a moment, because editors
