@@ -203,7 +203,10 @@ def user_settings(debounce_ms: int) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def code_server(tools: Tools, tmp: Path, base_url: str) -> Iterator[tuple[str, Path]]:
-    """A fresh code-server on 127.0.0.1 with the extension installed; yields (url, log dir)."""
+    """A fresh code-server on 127.0.0.1 with the extension installed; yields (url, log dir).
+
+    The machine settings (with `deepseek.serverPath`) are in tmp/user-data/Machine.
+    """
     user_data, extensions, workspace = tmp / "user-data", tmp / "extensions", tmp / "workspace"
     for d in (user_data / "User", user_data / "Machine", extensions, workspace):
         d.mkdir(parents=True)
@@ -294,6 +297,8 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
             "chromium": tools.chromium,
             "screenshots": str(screenshots),
             "artifacts": str(tmp_path / "artifacts"),
+            "machineSettings": str(tmp_path / "user-data" / "Machine" / "settings.json"),
+            "missingServerPath": "/nonexistent/venv/bin/deepseek-lsp",
         }
         config_file = tmp_path / "drive.json"
         config_file.write_text(json.dumps(config), encoding="utf-8")
@@ -335,6 +340,10 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
     assert "whole body" not in result["chatAnswer"]
     chat = sim.requests(CHAT)
     assert chat and "def add(a, b):" in json.dumps(chat[-1].json["messages"])
+
+    # A missing server gets one message with the install steps and the setting to change.
+    message = result["missingServerMessage"]
+    assert "pipx install deepseek-lsp" in message and "deepseek.serverPath" in message, message
 
     elapsed = time.monotonic() - started
     print(f"real VS Code end-to-end: {elapsed:.1f} s; steps (ms): {result['timings']}")

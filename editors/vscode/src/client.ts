@@ -305,11 +305,13 @@ export class ServerConnection implements vscode.Disposable {
   }
 
   private async explainMissingServer(message: string): Promise<void> {
-    const pick = await vscode.window.showErrorMessage(message, 'Copy Install Command', 'Open Settings');
+    const pick = await vscode.window.showErrorMessage(message, 'Copy Install Command', 'Open Settings', 'Retry');
     if (pick === 'Copy Install Command') {
       await vscode.env.clipboard.writeText(INSTALL_COMMAND);
     } else if (pick === 'Open Settings') {
       await vscode.commands.executeCommand('workbench.action.openSettings', 'deepseek.serverPath');
+    } else if (pick === 'Retry') {
+      await this.restart();
     }
   }
 

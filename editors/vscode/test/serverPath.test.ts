@@ -45,7 +45,7 @@ test('a missing server gets one message with install steps and the setting to ch
   const missingPath = resolveServer('/nope/deepseek-lsp', { isExecutable: () => false });
   assert.equal(missingPath.ok, false);
   if (!missingPath.ok) {
-    assert.match(missingPath.message, /\/nope\/deepseek-lsp` does not exist or is not executable/);
+    assert.match(missingPath.message, /\/nope\/deepseek-lsp does not exist or is not executable/);
   }
 });
 

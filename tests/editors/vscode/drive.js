@@ -8,7 +8,8 @@
  * Config: url, apiKey (entered with "DeepSeek: Set API Key"), file (workspace-relative name
  * to open), type (text typed at the end of the file), expectGhost, expectCommands (palette
  * titles to look up), balanceText, screenshots (dir for docs images), artifacts (dir for
- * failure shots), chromium, chat (optional {question, expect}).
+ * failure shots), chromium, chat (optional {question, expect}), machineSettings and
+ * missingServerPath (optional: break and restore deepseek.serverPath).
  */
 'use strict';
 
@@ -266,6 +267,24 @@ async function main() {
         .first().waitFor({ state: 'hidden', timeout: 15000 });
       log('chat', { chars: result.chatAnswer.length });
       await shot(page, 'vscode-chat.png');
+    }
+
+    if (config.machineSettings) {
+      // A missing server: point deepseek.serverPath elsewhere (VS Code notices the edited
+      // settings file; the extension restarts the server), expect the message with install
+      // steps, then put the setting back and expect the server again.
+      const original = fs.readFileSync(config.machineSettings, 'utf8');
+      const broken = { ...JSON.parse(original), 'deepseek.serverPath': config.missingServerPath };
+      await page.keyboard.press('Escape');
+      fs.writeFileSync(config.machineSettings, JSON.stringify(broken, null, 2));
+      result.missingServerMessage = await notification(page, 'cannot start the language server', 60000);
+      await page.waitForSelector('[aria-label="DeepSeek missing"]', { timeout: 30000 });
+      await page.waitForTimeout(600);
+      log('server-missing');
+      await shot(page, 'vscode-server-missing.png');
+      fs.writeFileSync(config.machineSettings, original);
+      await page.waitForSelector('[aria-label="DeepSeek ready"]', { timeout: 60000 });
+      log('server-back');
     }
 
     result.ok = true;

@@ -72,15 +72,15 @@ export function resolveServer(setting: string | undefined, options: ResolveOptio
 
 export const INSTALL_COMMAND = 'pipx install deepseek-lsp';
 
-/** One actionable message: what is missing, how to install it, how to point at it. */
+/** One actionable message (plain text: notifications do not render markdown). */
 export function missingServerMessage(wanted: string, tried: string[]): string {
   const where = wanted.includes('/') || wanted.includes('\\')
-    ? `\`${wanted}\` does not exist or is not executable`
-    : `\`${wanted}\` is not on PATH (looked in ${tried.length} places)`;
+    ? `${wanted} does not exist or is not executable`
+    : `"${wanted}" is not on PATH (looked in ${tried.length} places)`;
   return (
     `DeepSeek: cannot start the language server: ${where}. ` +
-    `Install it with \`${INSTALL_COMMAND}\` (or \`uv tool install deepseek-lsp\`; from a ` +
-    'checkout of the project: `pipx install .`), then reload the window, or set ' +
-    '`deepseek.serverPath` to the full path of the `deepseek-lsp` executable.'
+    `Install it with "${INSTALL_COMMAND}" (or "uv tool install deepseek-lsp") and run ` +
+    '"DeepSeek: Restart Server", or set deepseek.serverPath to the full path of the ' +
+    'deepseek-lsp executable.'
   );
 }
