@@ -1,0 +1,1 @@
+"""The reliability and security suite: fault matrix, properties, load, secrets (issue 7)."""
