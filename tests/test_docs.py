@@ -204,3 +204,18 @@ async def test_camel_case_names_are_settings_or_known_fields(name):
     known |= set(docgen.to_json_value(Prices())) | PROTOCOL_WORDS
     words = set(re.findall(r"`([a-z]+[A-Z][A-Za-z]*)`", _prose(ROOT / "docs" / name)))
     assert not words - known, f"{name}: unknown names {sorted(words - known)}"
+
+
+async def test_doctor_output_is_as_documented(sim, monkeypatch, capsys):
+    import argparse
+
+    from deepseek_lsp import __version__, commands
+
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-doc-test-0123456789")
+    monkeypatch.setenv("DEEPSEEK_BASE_URL", sim.base_url)
+    assert await commands.doctor(argparse.Namespace()) == 0
+    shown = capsys.readouterr().out.replace(sim.base_url, "https://api.deepseek.com")
+    shown = shown.replace(__version__, "0.1.0")
+    page = (ROOT / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
+    sample = page.split("$ deepseek-lsp doctor\n", 1)[1].split("```", 1)[0]
+    assert shown == sample
