@@ -297,6 +297,8 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
             "chromium": tools.chromium,
             "screenshots": str(screenshots),
             "artifacts": str(tmp_path / "artifacts"),
+            "codeAction": "DeepSeek: Explain",
+            "codeActionTurn": "Explain",
             "machineSettings": str(tmp_path / "user-data" / "Machine" / "settings.json"),
             "missingServerPath": "/nonexistent/venv/bin/deepseek-lsp",
         }
@@ -340,6 +342,10 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
     assert "whole body" not in result["chatAnswer"]
     chat = sim.requests(CHAT)
     assert chat and "def add(a, b):" in json.dumps(chat[-1].json["messages"])
+
+    # The server's "Explain" code action, chosen from the editor's menu, streamed into the view.
+    assert "sum of" in result["codeActionAnswer"]
+    assert len(sim.requests(CHAT)) == 2
 
     # A missing server gets one message with the install steps and the setting to change.
     message = result["missingServerMessage"]

@@ -116,6 +116,16 @@ function argumentLabel(args: Record<string, unknown>): string | undefined {
   return linesLabel(path, range.start.line ?? 0, range.end.line ?? 0, range.end.character ?? 0);
 }
 
+/** The question for "Ask About Selection…" (undefined when the user cancels). */
+function askQuestion(label: string | undefined): Thenable<string | undefined> {
+  return vscode.window.showInputBox({
+    title: 'Ask DeepSeek',
+    prompt: label ? `About ${label}` : 'No selection: a general question',
+    placeHolder: 'What does this do? Is there a bug? How can it be faster?',
+    ignoreFocusOut: true,
+  });
+}
+
 /** Run a plain server command and report failures; returns the result. */
 async function runSimple<T>(services: Services, command: string, args?: Record<string, unknown>): Promise<T | undefined> {
   const done = services.statusBar.beginWork(true);
@@ -137,19 +147,26 @@ export function registerCommands(context: vscode.ExtensionContext, services: Ser
     context.subscriptions.push(vscode.commands.registerCommand(id, run));
   };
 
-  // Code actions from the light bulb (Explain, Fix, …) stream into the chat view too.
-  server.streamingRunner = (command, args) =>
-    runStreaming(services, command, args, typeof args.question === 'string' ? args.question : '', argumentLabel(args));
+  // Code actions from the light bulb (Explain, Fix, …) stream into the chat view too;
+  // "Ask about the selection" asks for the question first.
+  server.streamingRunner = async (command, args) => {
+    let question = typeof args.question === 'string' ? args.question.trim() : '';
+    const label = argumentLabel(args);
+    if (command === 'deepseek.chat' && !question) {
+      question = (await askQuestion(label))?.trim() ?? '';
+      if (!question) {
+        return undefined;
+      }
+      args = { ...args, question, newSession: chat.transcript.newSession };
+      chat.transcript.newSession = false;
+    }
+    return runStreaming(services, command, args, question, label);
+  };
 
   register('deepseek-lsp.ask', async () => {
     const editor = vscode.window.activeTextEditor;
     const selection = editor && !editor.selection.isEmpty ? selectionArgs(editor) : undefined;
-    const question = await vscode.window.showInputBox({
-      title: 'Ask DeepSeek',
-      prompt: selection ? `About ${selection.label}` : 'No selection: a general question',
-      placeHolder: 'What does this do? Is there a bug? How can it be faster?',
-      ignoreFocusOut: true,
-    });
+    const question = await askQuestion(selection?.label);
     if (!question || !question.trim()) {
       return;
     }

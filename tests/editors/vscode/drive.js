@@ -8,7 +8,8 @@
  * Config: url, apiKey (entered with "DeepSeek: Set API Key"), file (workspace-relative name
  * to open), type (text typed at the end of the file), expectGhost, expectCommands (palette
  * titles to look up), balanceText, screenshots (dir for docs images), artifacts (dir for
- * failure shots), chromium, chat (optional {question, expect}), machineSettings and
+ * failure shots), chromium, chat (optional {question, expect}), codeAction and codeActionTurn
+ * (optional: a code action title and the chat turn it makes), machineSettings and
  * missingServerPath (optional: break and restore deepseek.serverPath).
  */
 'use strict';
@@ -267,6 +268,26 @@ async function main() {
         .first().waitFor({ state: 'hidden', timeout: 15000 });
       log('chat', { chars: result.chatAnswer.length });
       await shot(page, 'vscode-chat.png');
+    }
+
+    if (config.codeAction) {
+      // The server's code action from the editor's Quick Fix/Refactor menu (Ctrl+.): it runs
+      // through the client's command and streams into the same chat view.
+      await page.keyboard.press('Escape');
+      await page.locator('.part.editor .monaco-editor .view-line', { hasText: 'def add' }).first().click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Control+.');
+      const action = page.locator('.action-widget .monaco-list-row', { hasText: config.codeAction }).first();
+      await action.waitFor({ state: 'visible', timeout: 20000 });
+      await page.waitForTimeout(300);
+      log('code-action-menu');
+      await shot(page, 'vscode-code-actions.png');
+      await action.click();
+      const frame = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+      const turn = frame.locator('.turn.done', { hasText: config.codeActionTurn }).first();
+      await turn.waitFor({ timeout: 60000 });
+      result.codeActionAnswer = (await turn.locator('.answer').innerText()) || '';
+      log('code-action', { chars: result.codeActionAnswer.length });
     }
 
     if (config.machineSettings) {
