@@ -44,6 +44,39 @@ def total_by_customer(orders: list[Order]) -> dict[str, float]:
     for order in orders:
         totals[order.customer] = totals.get(order.customer, 0.0) + order.amount
     return dict(sorted(totals.items(), key=lambda item: item[1], reverse=True))
+
+
+def read_orders(path: str) -> list[Order]:
+    """Read every order of a CSV export, skipping the header and blank lines."""
+    orders = []
+    with open(path, encoding="utf-8") as export:
+        next(export, None)
+        for number, line in enumerate(export, start=2):
+            if not line.strip():
+                continue
+            try:
+                orders.append(parse_order(line))
+            except ValueError as error:
+                raise ValueError(f"{path}:{number}: {error}") from None
+    return orders
+
+
+def largest_orders(orders: list[Order], count: int = 10) -> list[Order]:
+    """The `count` largest orders, largest first; ties keep the export's order."""
+    ranked = sorted(orders, key=lambda order: order.amount, reverse=True)
+    return ranked[:count]
+
+
+def report(path: str) -> str:
+    """A short text report: totals per customer and the largest orders."""
+    orders = read_orders(path)
+    lines = [f"{len(orders)} orders"]
+    for customer, total in total_by_customer(orders).items():
+        lines.append(f"  {customer:<20} {total:>10.2f}")
+    lines.append("largest:")
+    for order in largest_orders(orders, 3):
+        lines.append(f"  #{order.id} {order.customer} {order.amount:.2f} {order.currency}")
+    return "\n".join(lines)
 '''
 
 
@@ -195,6 +228,7 @@ async def play(config: Config, *, intent: str = INTENT, speed: float = 1.0, seed
                 typed += len(ghost)  # Tab
                 result.accepted += 1
                 shown = None
+                through = False
             else:
                 if through:
                     result.typed_through += 1
