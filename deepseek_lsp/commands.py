@@ -194,8 +194,17 @@ async def chat(args: argparse.Namespace) -> int:
 
 
 async def fake_api(args: argparse.Namespace) -> int:
+    import ipaddress
+
     from deepseek_lsp.simulator import serve
 
+    try:
+        loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise UserError(f"the simulator listens on loopback only (127.0.0.1, ::1, localhost), "
+                        f"not {args.host}")
     try:
         await serve(host=args.host, port=args.port, generation=args.generation,
                     ttft_ms=args.ttft_ms, tokens_per_s=args.tokens_per_s, api_key=args.api_key)

@@ -203,6 +203,11 @@ class DeepSeekLanguageServer(LanguageServer):
         el, ec = doc.position_at(end, self.encoding)
         return lsp.Range(lsp.Position(sl, sc), lsp.Position(el, ec))
 
+    def supports_snippets(self) -> bool:
+        td = self.client_capabilities.text_document
+        item = td.completion.completion_item if td and td.completion else None
+        return bool(item and item.snippet_support)
+
     def supports_inline_completion(self) -> bool:
         td = self.client_capabilities.text_document
         return bool(td and td.inline_completion is not None)
@@ -289,8 +294,9 @@ def completion_item(
     """An item that inserts the whole suggestion and survives the client's prefix filtering.
 
     The edit starts at the beginning of the word before the cursor, so the filter text is
-    that word plus the suggestion: what the user keeps typing still matches. It is a snippet
-    (escaped) because some clients (Neovim 0.11) insert only the first word of plain text.
+    that word plus the suggestion: what the user keeps typing still matches. It is an
+    (escaped) snippet where the client takes snippets, because some clients (Neovim 0.11)
+    insert only the first word of plain text; plain text elsewhere (eglot without yasnippet).
     """
     start = answer.start
     while start > 0 and (doc.text[start - 1].isalnum() or doc.text[start - 1] == "_"):
@@ -298,6 +304,7 @@ def completion_item(
     word = doc.text[start : answer.start]
     new_text = word + answer.text
     first_line = new_text.split("\n", 1)[0].strip() or new_text.strip()
+    snippets = ls.supports_snippets()
     return lsp.CompletionItem(
         label=first_line[:80],
         kind=lsp.CompletionItemKind.Snippet,
@@ -306,10 +313,11 @@ def completion_item(
         filter_text=new_text,
         sort_text="0",
         preselect=True,
-        insert_text_format=lsp.InsertTextFormat.Snippet,
+        insert_text_format=lsp.InsertTextFormat.Snippet if snippets
+        else lsp.InsertTextFormat.PlainText,
         insert_text_mode=lsp.InsertTextMode.AsIs,
         text_edit=lsp.TextEdit(range=ls.to_range(doc, start, answer.end),
-                               new_text=escape_snippet(new_text)),
+                               new_text=escape_snippet(new_text) if snippets else new_text),
     )
 
 

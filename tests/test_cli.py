@@ -149,6 +149,11 @@ def test_fake_api_serves_on_loopback():
         proc.wait(10)
 
 
+def test_fake_api_refuses_non_loopback_hosts(sim):
+    assert_user_error(run(sim, "fake-api", "--host", "0.0.0.0"), "loopback only")
+    assert_user_error(run(sim, "fake-api", "--host", "10.1.2.3"), "loopback only")
+
+
 def test_demo_runs_offline():
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPSEEK_")}
     result = subprocess.run([sys.executable, "-m", "deepseek_lsp", "demo", "--offline"],

@@ -322,3 +322,11 @@ def test_is_complete(mode: str, line_prefix: str, partial: str, done: bool) -> N
 def test_the_first_line_of_a_single_line_answer_only() -> None:
     ctx = make_ctx("x = ", mode="single")
     assert postprocess("compute(a)\nprint(x)\n", ctx) == Suggestion("compute(a)", 0)
+
+
+def test_a_completion_that_only_repeats_the_text_after_the_cursor_is_dropped() -> None:
+    """Found by hypothesis: `00|{)` with the model answering `{`."""
+    plan = build_fim_request("00{)", 2, path="a.py", language_id="python",
+                             settings=Settings(neighbor_files=False))
+    assert isinstance(plan, FimPlan)
+    assert postprocess("{", plan.postprocess_context) is None

@@ -292,3 +292,17 @@ async def test_typing_something_else_cancels_the_call_in_flight(start_server, si
     await first
     assert await sim.wait_for_async(
         lambda reqs: next(r for r in reqs if r.path == FIM).disconnected, timeout=3)
+
+
+async def test_completion_fallback_without_snippet_support_is_plain_text(start_server, sim):
+    sim.script(Rule(path=FIM, text='f"cost: ${price}"'))
+    plain = lsp.ClientCapabilities(text_document=lsp.TextDocumentClientCapabilities(
+        completion=lsp.CompletionClientCapabilities()))
+    editor = await start_server(capabilities=plain)
+    editor.open(PY, "label = \n")
+    editor.move_to(len("label = "))
+    result = await editor.client.text_document_completion_async(lsp.CompletionParams(
+        text_document=lsp.TextDocumentIdentifier(PY), position=lsp.Position(0, 8)))
+    (item,) = result.items
+    assert item.insert_text_format == lsp.InsertTextFormat.PlainText
+    assert item.text_edit.new_text == 'f"cost: ${price}"'

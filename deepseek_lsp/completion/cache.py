@@ -1,7 +1,8 @@
 """Remembered completions and shared in-flight calls.
 
-The cache key is the exact request (model + `FimParams`): the same context asked twice, e.g.
-after undo or when moving the cursor back, is answered without a request. Identical requests
+The cache key is the exact request (`FimParams`); the cache is cleared whenever the settings
+(and so perhaps the model) change. The same context asked twice, e.g. after undo or when
+moving the cursor back, is answered without a request. Identical requests
 that arrive while one is in flight wait for that one instead of calling the API again; the
 upstream call is cancelled only when nobody waits for it any more.
 """

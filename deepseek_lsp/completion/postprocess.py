@@ -422,6 +422,8 @@ def _finish(text: str, replaced: int, ctx: PostprocessContext) -> Suggestion | N
     removed = ctx.line_suffix[:replaced]
     if replaced and not only_tail_closers(removed) and text.endswith(removed):
         text, replaced = text[:-replaced], 0
+        if not text.strip():
+            return None  # the model only repeated what follows the cursor
     if ctx.mode == "multi":
         text = put_tail_on_own_line(text, replaced, ctx)
     if ctx.eol != "\n":
