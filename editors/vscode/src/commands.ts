@@ -4,7 +4,8 @@
  */
 import * as vscode from 'vscode';
 import { ChatView } from './chatView';
-import { errorText, ProgressValue, ServerConnection } from './client';
+import { ProgressValue, ServerConnection } from './client';
+import { describeFailure } from './logic/errors';
 import { ACTION_TITLES } from './logic/commandTable';
 import { ServerStatus, statusSummary } from './logic/status';
 import { ChatResult, linesLabel, readProgress } from './logic/transcript';
@@ -87,13 +88,13 @@ async function runStreaming(
           answer = result ?? undefined;
           chat.transcript.finish(turn, answer);
         } catch (error) {
-          if (token.isCancellationRequested) {
-            chat.transcript.cancel(turn);
+          const failure = describeFailure(error);
+          if (token.isCancellationRequested || failure.cancelled) {
+            chat.transcript.cancel(turn, token.isCancellationRequested ? undefined : failure.message);
           } else {
-            const message = errorText(error);
-            chat.transcript.fail(turn, message);
-            statusBar.setError(message);
-            void vscode.window.showErrorMessage(`DeepSeek: ${message}`);
+            chat.transcript.fail(turn, failure.message);
+            statusBar.setError(failure.message);
+            void vscode.window.showErrorMessage(`DeepSeek: ${failure.message}`);
           }
         }
         chat.changed(turn);
@@ -132,7 +133,7 @@ async function runSimple<T>(services: Services, command: string, args?: Record<s
   try {
     return await services.server.execute<T>(command, args);
   } catch (error) {
-    const message = errorText(error);
+    const { message } = describeFailure(error);
     services.statusBar.setError(message);
     void vscode.window.showErrorMessage(`DeepSeek: ${message}`);
     return undefined;

@@ -139,9 +139,11 @@ export class Transcript {
     turn.state = 'done';
   }
 
-  cancel(turn: ChatTurn): void {
+  /** Stop a turn; `reason` says why when it was not the user (e.g. a newer question). */
+  cancel(turn: ChatTurn, reason?: string): void {
     if (turn.state === 'streaming') {
       turn.state = 'cancelled';
+      turn.error = reason;
     }
   }
 
@@ -221,7 +223,7 @@ export function turnMarkdown(turn: ChatTurn): { heading: string; reasoning: stri
     footerParts.push(turn.model);
   }
   if (turn.state === 'cancelled') {
-    footerParts.push('cancelled');
+    footerParts.push(turn.error ?? 'cancelled');
   } else if (turn.state === 'failed') {
     footerParts.push(`failed: ${turn.error ?? 'unknown error'}`);
   }
