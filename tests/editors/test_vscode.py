@@ -340,6 +340,9 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
     assert "sum of" in result["chatAnswer"]
     assert "whole body" in result["chatReasoning"]  # reasoning shown, apart from the answer
     assert "whole body" not in result["chatAnswer"]
+    # The server's Markdown page of the answer is not opened as well (the view shows it).
+    assert any("calc.py" in tab for tab in result["tabs"]), result["tabs"]
+    assert not [tab for tab in result["tabs"] if ".md" in tab], result["tabs"]
     chat = sim.requests(CHAT)
     assert chat and "def add(a, b):" in json.dumps(chat[-1].json["messages"])
 

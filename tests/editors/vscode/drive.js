@@ -266,7 +266,8 @@ async function main() {
       result.chatReasoning = (await frame.locator('.turn.done .reasoning').first().innerText()) || '';
       await page.locator('.notifications-toasts .notification-toast', { hasText: 'DeepSeek is answering' })
         .first().waitFor({ state: 'hidden', timeout: 15000 });
-      log('chat', { chars: result.chatAnswer.length });
+      result.tabs = await page.$$eval('.tabs-container .tab', (tabs) => tabs.map((t) => t.getAttribute('aria-label') || ''));
+      log('chat', { chars: result.chatAnswer.length, tabs: result.tabs });
       await shot(page, 'vscode-chat.png');
     }
 
