@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from deepseek_lsp.api.errors import DeepSeekError, MissingKeyError
 from deepseek_lsp.backend import ApiBackend
 from deepseek_lsp.cli import UserError
 from deepseek_lsp.config import Settings, env_layer, load_settings
+
+if TYPE_CHECKING:
+    from deepseek_lsp.api.client import DeepSeekClient
+
+T = TypeVar("T")
 
 
 def cli_settings(**overrides: object) -> Settings:
@@ -99,34 +106,29 @@ async def complete(args: argparse.Namespace) -> int:
     return 0
 
 
-async def balance(_args: argparse.Namespace) -> int:
+async def _ask(call: Callable[[DeepSeekClient], Awaitable[T]]) -> T:
+    """One API call with the environment's settings; failures become one-line user errors."""
     settings = cli_settings()
     _require_key(settings)
     backend = ApiBackend(lambda: settings)
     client, _ = backend.session()
     try:
-        result = await client.balance()
+        return await call(client)
     except DeepSeekError as error:
         raise _fail(error) from None
     finally:
         await backend.aclose()
-    print(result.describe())
+
+
+async def balance(_args: argparse.Namespace) -> int:
+    print((await _ask(lambda client: client.balance())).describe())
     return 0
 
 
 async def models(_args: argparse.Namespace) -> int:
     from deepseek_lsp.api.models import pick_chat_model, pick_fim_model
 
-    settings = cli_settings()
-    _require_key(settings)
-    backend = ApiBackend(lambda: settings)
-    client, _ = backend.session()
-    try:
-        listed = await client.list_models()
-    except DeepSeekError as error:
-        raise _fail(error) from None
-    finally:
-        await backend.aclose()
+    listed = await _ask(lambda client: client.list_models())
     ids = [m.id for m in listed]
     fim, chat = pick_fim_model(ids), pick_chat_model(ids, reasoning=False)
     for model_id in ids:

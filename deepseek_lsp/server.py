@@ -198,6 +198,16 @@ class DeepSeekLanguageServer(LanguageServer):
         )
         return doc, q
 
+    async def suggest(
+        self, uri: str, position: lsp.Position
+    ) -> tuple[Document, CompletionAnswer | None] | None:
+        """The engine's answer at a position; None for unknown documents or bad positions."""
+        found = self.query(uri, position)
+        if found is None:
+            return None
+        doc, query = found
+        return doc, await self.engine.complete(query)
+
     def to_range(self, doc: Document, start: int, end: int) -> lsp.Range:
         sl, sc = doc.position_at(start, self.encoding)
         el, ec = doc.position_at(end, self.encoding)
@@ -255,11 +265,10 @@ async def inline_completion(
     ls: DeepSeekLanguageServer, params: lsp.InlineCompletionParams
 ) -> lsp.InlineCompletionList | None:
     """Ghost text at the cursor."""
-    found = ls.query(params.text_document.uri, params.position)
+    found = await ls.suggest(params.text_document.uri, params.position)
     if found is None:
         return None
-    doc, query = found
-    answer = await ls.engine.complete(query)
+    doc, answer = found
     if answer is None:
         return lsp.InlineCompletionList(items=[])
     item = lsp.InlineCompletionItem(
@@ -278,11 +287,10 @@ async def completion(
     """The suggestion as a completion item, for clients without inline completion."""
     if ls.supports_inline_completion():
         return lsp.CompletionList(is_incomplete=False, items=[])
-    found = ls.query(params.text_document.uri, params.position)
+    found = await ls.suggest(params.text_document.uri, params.position)
     if found is None:
         return None
-    doc, query = found
-    answer = await ls.engine.complete(query)
+    doc, answer = found
     if answer is None:
         return lsp.CompletionList(is_incomplete=True, items=[])
     return lsp.CompletionList(is_incomplete=True, items=[completion_item(ls, doc, answer)])
