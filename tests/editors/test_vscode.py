@@ -60,6 +60,7 @@ CHAT_ANSWER = (
     "```python\nadd(2, 3)        # 5\nadd('ab', 'c')   # 'abc'\nadd([1], [2])    # [1, 2]\n```\n"
 )
 CHAT_REASONING = "The selection is a two-line function; `return a + b` is its whole body."
+CANCEL_QUESTION = "Please write a very long essay"
 PALETTE = ("Ask About Selection…", "Explain", "Refactor", "Add Documentation", "Write Tests",
            "Show Balance", "Show Status", "Toggle Completions", "Clear Cache", "Set API Key")
 # Simulator's default account: 110.00 CNY and 15.00 USD.
@@ -279,6 +280,8 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
         # Once the suggestion is in the buffer, no new one (clean screenshots after Tab).
         Rule(path=FIM, match=GHOST, text=""),
         Rule(path=FIM, text=GHOST),
+        # A long, slow answer for the Cancel button.
+        Rule(path=CHAT, match=CANCEL_QUESTION, text="word " * 400, chunk_delay_s=0.2),
         # Slow enough for the chat view to be caught while the answer streams.
         Rule(path=CHAT, text=CHAT_ANSWER, reasoning=CHAT_REASONING, chunk_delay_s=0.08),
     )
@@ -297,6 +300,7 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
             "chromium": tools.chromium,
             "screenshots": str(screenshots),
             "artifacts": str(tmp_path / "artifacts"),
+            "cancel": {"question": CANCEL_QUESTION},
             "codeAction": "DeepSeek: Explain",
             "codeActionTurn": "Explain",
             "machineSettings": str(tmp_path / "user-data" / "Machine" / "settings.json"),
@@ -348,7 +352,13 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
 
     # The server's "Explain" code action, chosen from the editor's menu, streamed into the view.
     assert "sum of" in result["codeActionAnswer"]
-    assert len(sim.requests(CHAT)) == 2
+
+    # Cancel in the progress notification stopped the answer and closed the upstream stream.
+    assert "cancelled" in result["cancelledTurn"]
+    assert sim.wait_for(
+        lambda reqs: any(r.disconnected for r in reqs if r.path == CHAT), timeout=10
+    ), "the cancelled answer's HTTP stream was not closed"
+    assert len(sim.requests(CHAT)) == 3
 
     # A missing server gets one message with the install steps and the setting to change.
     message = result["missingServerMessage"]

@@ -9,7 +9,8 @@
  * to open), type (text typed at the end of the file), expectGhost, expectCommands (palette
  * titles to look up), balanceText, screenshots (dir for docs images), artifacts (dir for
  * failure shots), chromium, chat (optional {question, expect}), codeAction and codeActionTurn
- * (optional: a code action title and the chat turn it makes), machineSettings and
+ * (optional: a code action title and the chat turn it makes), cancel (optional {question}:
+ * ask, then press Cancel while the answer streams), machineSettings and
  * missingServerPath (optional: break and restore deepseek.serverPath).
  */
 'use strict';
@@ -289,6 +290,25 @@ async function main() {
       await turn.waitFor({ timeout: 60000 });
       result.codeActionAnswer = (await turn.locator('.answer').innerText()) || '';
       log('code-action', { chars: result.codeActionAnswer.length });
+    }
+
+    if (config.cancel) {
+      // A slow answer, cancelled from the progress notification's Cancel button.
+      await page.keyboard.press('Escape');
+      const askRow = await runCommand(page, 'DeepSeek: Ask About Selection…');
+      await askRow.click();
+      const question = page.locator('.quick-input-widget input');
+      await question.waitFor({ state: 'visible' });
+      await question.fill(config.cancel.question);
+      await page.keyboard.press('Enter');
+      const frame = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+      await frame.locator('.turn.streaming.answer', { hasText: config.cancel.question }).first().waitFor({ timeout: 30000 });
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'DeepSeek is answering' }).first();
+      await toast.hover(); // the buttons of a toast are there once it is shown
+      await toast.locator('a.monaco-button, .monaco-button', { hasText: 'Cancel' }).first().click();
+      await frame.locator('.turn.cancelled', { hasText: config.cancel.question }).first().waitFor({ timeout: 15000 });
+      result.cancelledTurn = (await frame.locator('.turn.cancelled').first().innerText()) || '';
+      log('cancelled');
     }
 
     if (config.machineSettings) {
