@@ -5,8 +5,10 @@ browser), points `deepseek.serverPath` at a wrapper that runs this venv's `pytho
 deepseek_lsp`, and lets tests/editors/vscode/drive.js (playwright-core + Debian's Chromium)
 set the API key with "DeepSeek: Set API Key" (the simulator accepts only that key, not the one
 in DEEPSEEK_API_KEY), open a Python file, type, see the ghost text from the simulator's canned
-FIM answer, accept it with Tab, save, and run "DeepSeek: Show Balance" and "DeepSeek: Ask About
-Selection…" from the palette. Its screenshots go to docs/images/ (used by docs/vscode.md).
+FIM answer, accept it with Tab, save, and then, from the palette and the editor: Show Balance,
+Ask About Selection… (streamed into the chat view, reasoning apart), the server's Explain code
+action, Cancel on a slow answer, and a missing server. Its screenshots go to docs/images/
+(used by docs/vscode.md).
 
 Tools come from .ci/install-vscode.sh: $DEEPSEEK_CODE_SERVER, $DEEPSEEK_VSIX,
 $DEEPSEEK_CHROMIUM, $DEEPSEEK_NODE (falling back to what that script leaves in .ci-tools/ and
