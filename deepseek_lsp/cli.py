@@ -22,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
         "Without a command: serve LSP over stdio.",
     )
     p.add_argument("--version", action="version", version=f"deepseek-lsp {__version__}")
+    p.add_argument("--stdio", action="store_true",
+                   help="serve LSP over stdio (the default; accepted because clients pass it)")
     p.add_argument("--tcp", metavar="HOST:PORT", help="serve LSP over TCP instead of stdio")
     p.add_argument("--log-file", metavar="PATH", help="write logs to PATH (default: stderr)")
     p.add_argument("--log-level", choices=["error", "warning", "info", "debug"],

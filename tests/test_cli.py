@@ -48,6 +48,13 @@ def test_version(sim):
     assert result.returncode == 0 and __version__ in result.stdout
 
 
+def test_stdio_flag_is_accepted(sim):
+    """vscode-languageclient adds `--stdio` when a client asks for the stdio transport."""
+    proc = subprocess.run([sys.executable, "-m", "deepseek_lsp", "--stdio"], input="",
+                          capture_output=True, text=True, timeout=30)
+    assert "unrecognized arguments" not in proc.stderr
+
+
 def test_complete_prints_the_suggestion(sim, source):
     sim.script(Rule(path="/beta/completions", text="return n if n < 2 else fibonacci(n - 1)"))
     result = run(sim, "complete", f"{source}:2:5")
