@@ -70,12 +70,15 @@ def _record_raw(client: Any, into: list[bytes]) -> None:
 
 
 async def stop(editor: Editor) -> None:
+    """Shut the server down as an editor does; kill it if it does not go (never hang)."""
     client = editor.client
     try:
         if server_alive(editor):
             await asyncio.wait_for(client.shutdown_session(), 10)
     finally:
-        await client.stop()
+        if server_alive(editor):
+            client._server.kill()
+        await asyncio.wait_for(client.stop(), 10)
 
 
 def server_pid(editor: Editor) -> int:

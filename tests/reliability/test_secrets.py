@@ -1,0 +1,364 @@
+"""Secrets (SPEC §5): the key never shows, excluded files never leave, likely secrets are
+redacted, and the simulator stays on loopback.
+
+- The API key, whichever way it arrives (environment, `initializationOptions.apiKey`, a
+  `workspace/configuration` answer), is in no log line at debug level, in no byte the editor
+  receives (messages, results, errors, progress) and in no crash output (stderr), even when
+  the API or a proxy echoes it back in an error.
+- Excluded files (`.env`, `id_rsa`, `*.pem`, anything under `.ssh/`) reach the simulator in no
+  form: not completed, not as a neighbour snippet, not through chat or code actions.
+- Likely secrets in ordinary files (an `sk-` key, an AWS key id, a private key block,
+  `password = "..."`) are replaced in FIM prompts, suffixes, neighbour snippets and chat
+  messages, unless `redactSecrets` is off.
+- The simulator, in-process or as `deepseek-lsp fake-api`, listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
+
+from deepseek_lsp.demo import Editor
+from deepseek_lsp.simulator import Rule
+
+from .support import launch, server_alive, stop, wait_until
+
+FIM = "/beta/completions"
+CHAT = "/chat/completions"
+#: A key as DeepSeek issues them, and one as a gateway in front of it might (not `sk-` shaped,
+#: so no pattern can catch it: only knowing the key can).
+DEEPSEEK_KEY = "sk-4f9a1c7e2b8d4e6fa0c3b5d7e9f1a2c4"
+GATEWAY_KEY = "gw_live_Q7zX2mK9pL4vN8rT3yW6"
+
+
+def whole(editor: Editor) -> dict[str, Any]:
+    assert editor.doc is not None
+    line, character = editor.doc.position_at(len(editor.doc.text), "utf-16")
+    return {"uri": editor.doc.uri, "range": {"start": {"line": 0, "character": 0},
+                                             "end": {"line": line, "character": character}}}
+
+
+async def command(editor: Editor, name: str, argument: Any) -> Any:
+    return await asyncio.wait_for(editor.command(name, argument), 15)
+
+
+# -- the key ----------------------------------------------------------------------------------
+
+
+async def workout(editor: Editor, sim: Any, key: str, root: Path) -> None:
+    """What a session does: completions, failures that echo the key, chat, status, bad input."""
+    # the key may arrive a moment after `initialized` (from workspace/configuration)
+    async def configured() -> bool:
+        return (await command(editor, "deepseek.status", None))["keyConfigured"]
+
+    deadline = time.monotonic() + 10
+    while not await configured():
+        assert time.monotonic() < deadline, "the key never arrived"
+        await asyncio.sleep(0.05)
+    text = "import os\n\n\ndef load(path):\n    "
+    editor.open((root / "app.py").as_uri(), text)
+    editor.move_to(len(text))
+    sim.script(Rule(path=FIM, text="return open(path).read()", times=1))
+    assert await asyncio.wait_for(editor.ghost(), 10) is not None  # the key works
+    # a proxy that echoes the key in its error: shown to the user, without the key
+    sim.script(Rule(path=FIM, status=401, times=1,
+                    error_message=f"Authentication Fails, Your api key: {key} is invalid"))
+    editor.type("x")  # not what was suggested: a new request
+    await asyncio.wait_for(editor.ghost(), 10)
+    await wait_until(lambda: editor.client.messages)
+    sim.script(Rule(path=CHAT, status=502, times=1,
+                    body=f"<html><body>upstream rejected Bearer {key}</body></html>"))
+    with pytest.raises(JsonRpcException):
+        await command(editor, "deepseek.explain", whole(editor))
+    sim.script(Rule(path=CHAT, status=429, times=1, error_message=f"too many requests for {key}"))
+    with pytest.raises(JsonRpcException):
+        await command(editor, "deepseek.chat", {"question": "Why?"})
+    answer = await command(editor, "deepseek.chat", {"question": "What does load do?",
+                                                       **whole(editor)})
+    assert answer["content"]
+    status = await command(editor, "deepseek.status", None)
+    assert status["keyConfigured"] is True
+    await command(editor, "deepseek.models", None)
+    await command(editor, "deepseek.balance", None)
+    # a setting with a bad value is reported, with the value (never the key) shown
+    editor.client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"deepseek": {"apiKey": ["not", "a", "string", key]}}))
+    await wait_until(lambda: any("apiKey" in m.message for m in editor.client.messages))
+    with pytest.raises(JsonRpcException):  # bad arguments are answered with an error
+        await command(editor, "deepseek.chat", {"question": 42, "uri": key})
+
+
+def everything_received(editor: Editor) -> bytes:
+    return b"\n".join(editor.raw)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("source", "key"), [
+    ("environment", DEEPSEEK_KEY),
+    ("environment", GATEWAY_KEY),
+    ("initializationOptions", DEEPSEEK_KEY),
+    ("initializationOptions", GATEWAY_KEY),
+    ("workspace/configuration", GATEWAY_KEY),
+], ids=["env-deepseek-key", "env-gateway-key", "init-deepseek-key", "init-gateway-key",
+        "configuration-gateway-key"])
+async def test_the_key_is_never_logged_sent_or_printed(sim, tmp_path, capfd, source, key):
+    log = tmp_path / "server.log"
+    options: dict[str, Any] = {}
+    if source == "environment":
+        options["key"] = key
+    elif source == "initializationOptions":
+        options.update(key=None, init_options={"apiKey": key})
+    else:
+        options.update(key=None, configuration={"deepseek": {"apiKey": key}})
+    editor = await launch(sim.base_url, tmp_path, record=True,
+                          args=("--log-level", "debug", "--log-file", str(log)), **options)
+    try:
+        await workout(editor, sim, key, tmp_path)
+        assert server_alive(editor)
+    finally:
+        await stop(editor)
+    # the key was used ...
+    assert any(r.key_sha256 is not None for r in sim.requests(FIM))
+    # ... and shown nowhere: not in the log (which has debug records), ...
+    logged = log.read_text(encoding="utf-8")
+    assert " DEBUG " in logged and "workspace/executeCommand" in logged
+    assert key not in logged
+    # ... not in anything the editor received (messages, results, errors, progress) ...
+    received = everything_received(editor)
+    assert b"showMessage" in received and b"$/progress" in received
+    assert key.encode() not in received
+    assert all(key not in m.message for m in editor.client.messages)
+    # ... and not on stderr
+    assert key not in capfd.readouterr().err
+
+
+async def test_stderr_has_no_key_even_when_interrupted(sim, tmp_path, capfd):
+    """Logging to stderr at debug level (what editors show in their output panels), the same
+    session, then the process interrupted mid-answer and its pipe closed: nothing it printed
+    has the key, given here in `initializationOptions` (logged before the server reads it)."""
+    editor = await launch(sim.base_url, tmp_path, key=None, record=True,
+                          init_options={"apiKey": GATEWAY_KEY}, args=("--log-level", "debug"))
+    server = editor.client._server
+    try:
+        await workout(editor, sim, GATEWAY_KEY, tmp_path)
+        sim.script(Rule(path=CHAT, text="slow " * 200, chunk_delay_s=0.02))
+        editor.client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+            settings={"deepseek": {"apiKey": GATEWAY_KEY}}))
+        chat = asyncio.ensure_future(editor.command("deepseek.chat", {"question": "Long?"}))
+        await wait_until(lambda: any(r.json["messages"][-1]["content"] == "Long?"
+                                     for r in sim.requests(CHAT)))
+        server.send_signal(signal.SIGINT)
+        await asyncio.sleep(0.2)
+        server.stdin.close()  # the editor goes away
+        await asyncio.wait_for(server.wait(), 10)
+        chat.cancel()
+    finally:
+        if server.returncode is None:
+            server.kill()
+        await asyncio.wait_for(editor.client.stop(), 10)
+    err = capfd.readouterr().err
+    assert " DEBUG " in err and "initialize" in err
+    assert GATEWAY_KEY not in err
+    assert GATEWAY_KEY.encode() not in everything_received(editor)
+
+
+# -- excluded files ---------------------------------------------------------------------------
+
+#: Code shaped like the file being completed, so that it would be picked as a neighbour snippet
+#: if it were allowed to be.
+NEIGHBOURLY = ("def connect(database, user, host, port):\n"
+               "    session = database.open(user, host, port)\n"
+               "    session.verify(user, host)\n"
+               "    return session\n")
+
+
+def excluded_files(root: Path) -> dict[str, Path]:
+    return {"EXCLUDED-DOTENV-7731": root / ".env",
+            "EXCLUDED-IDRSA-7732": root / "id_rsa",
+            "EXCLUDED-PEM-7733": root / "certs" / "server.pem",
+            "EXCLUDED-SSH-7734": root / ".ssh" / "helpers.py"}
+
+
+async def test_excluded_files_never_reach_the_simulator(start_server, sim, tmp_path):
+    editor = await start_server(init_options={"redactSecrets": False})
+    _offer_code_actions_as_sent(editor)
+    # Excluded files, opened as Python so that they would qualify as neighbours
+    for token, path in excluded_files(tmp_path).items():
+        editor.open(path.as_uri(), f"# {token}\n{NEIGHBOURLY}\nTOKEN = '{token}'\n", "python")
+        editor.move_to(len(editor.doc.text))
+        assert await asyncio.wait_for(editor.ghost(), 10) is None  # nothing asked here
+        for name, argument in [
+            ("deepseek.chat", {"question": "Is this safe?", "uri": editor.doc.uri}),
+            ("deepseek.chat", {"question": "Is this safe?", **whole(editor)}),
+            ("deepseek.explain", whole(editor)),
+            ("deepseek.document", whole(editor)),
+            ("deepseek.tests", whole(editor)),
+            ("deepseek.fix", {**whole(editor), "diagnostic": {
+                "range": whole(editor)["range"], "message": "bad"}}),
+        ]:
+            with pytest.raises(JsonRpcException) as info:
+                await command(editor, name, argument)
+            assert info.value.data["kind"] == "excluded", (path, name)
+        actions = await editor.client.text_document_code_action_async(lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(editor.doc.uri),
+            range=lsp.Range(lsp.Position(0, 0), lsp.Position(3, 0)),
+            context=lsp.CodeActionContext(diagnostics=[])))
+        assert not actions, path
+    assert sim.requests() == []  # not one request yet
+
+    # An ordinary neighbour of the same shape is used (so the excluded ones could have been)
+    editor.open((tmp_path / "db.py").as_uri(), f"# NEIGHBOUR-OK-7735\n{NEIGHBOURLY}", "python")
+    text = "import db\n\n\ndef reconnect(database, user, host, port):\n    session = "
+    editor.open((tmp_path / "app.py").as_uri(), text, "python")
+    editor.move_to(len(text))
+    await asyncio.wait_for(editor.ghost(), 10)
+    await command(editor, "deepseek.chat", {"question": "What next?", **whole(editor)})
+    await command(editor, "deepseek.explain", whole(editor))
+    sent = "\n".join(r.raw for r in sim.requests())
+    assert "NEIGHBOUR-OK-7735" in sim.requests(FIM)[0].json["prompt"]
+    for token in excluded_files(tmp_path):
+        assert token not in sent
+
+
+def _offer_code_actions_as_sent(editor: Editor) -> None:
+    from chat_helpers import _structure_code_actions_as_sent
+
+    _structure_code_actions_as_sent(editor)
+
+
+# -- likely secrets in ordinary files ---------------------------------------------------------
+
+SK_KEY = "sk-" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"
+AWS_KEY = "AKIA" + "Z7QW3ERT5YUI8OPA"
+PRIVATE_KEY = ("-----BEGIN PRIVATE KEY-----\n"
+               "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n"
+               "q3Zb5Yx9Wv2Tn8Rk1Lm4Pj7Hg0Fd6Sa3Qe5Ui8Oy2Kt4Nr7Mx\n"
+               "-----END PRIVATE KEY-----\n")
+PASSWORD = "hunter2-correct-horse"
+SECRETS = {"sk- key": SK_KEY, "AWS key id": AWS_KEY,
+           "private key block": "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcw", "password": PASSWORD}
+CONFIG = (
+    "import os\n\n"
+    f'OPENAI_KEY = "{SK_KEY}"\n'
+    f'PRIVATE = """{PRIVATE_KEY}"""\n\n'
+    "def connect(database, user, host, port):\n"
+    "    session = database.open(user, host, port)\n"
+    "    "  # the cursor: key and key block above, AWS key and password below
+    "\n\n"
+    f'AWS_ACCESS_KEY_ID = "{AWS_KEY}"\n'
+    f'password = "{PASSWORD}"\n'
+)
+NEIGHBOUR_WITH_SECRET = (
+    "def connect(database, user, host, port):\n"
+    "    session = database.open(user, host, port)\n"
+    f'    session.login(user, password="{PASSWORD}")\n'
+    f'    session.token = "{SK_KEY}"\n'
+    "    return session\n"
+)
+
+
+@pytest.mark.parametrize("redact", [True, False], ids=["default", "redactSecrets-off"])
+async def test_likely_secrets_are_redacted_unless_turned_off(start_server, sim, tmp_path,
+                                                             redact):
+    options = {} if redact else {"redactSecrets": False}
+    editor = await start_server(init_options=options)
+    editor.open((tmp_path / "session.py").as_uri(), NEIGHBOUR_WITH_SECRET)
+    editor.open((tmp_path / "settings.py").as_uri(), CONFIG)
+    editor.move_to(CONFIG.index("    \n\n") + 4)
+    await asyncio.wait_for(editor.ghost(), 10)
+    (fim,) = sim.requests(FIM)
+    prompt, suffix = fim.json["prompt"], fim.json["suffix"]
+    assert "session.py" in prompt  # the neighbour snippet is there
+    snippet = prompt[prompt.index("session.py"):prompt.rindex("settings.py")]
+    await command(editor, "deepseek.chat", {"question": "Is this right?", **whole(editor)})
+    start = CONFIG.index("AWS_ACCESS")
+    line = CONFIG.count("\n", 0, start)
+    await command(editor, "deepseek.explain", {"uri": editor.doc.uri, "range": {
+        "start": {"line": line, "character": 0}, "end": {"line": line + 2, "character": 0}}})
+    chat, explain = (r.json["messages"][-1]["content"] for r in sim.requests(CHAT))
+    where = {
+        "FIM prompt": (prompt, ["sk- key", "private key block"]),
+        "FIM suffix": (suffix, ["AWS key id", "password"]),
+        "neighbour snippet": (snippet, ["sk- key", "password"]),
+        "chat message": (chat, list(SECRETS)),
+        "code action message": (explain, ["AWS key id", "password"]),
+    }
+    for place, (text, names) in where.items():
+        for name in names:
+            assert (SECRETS[name] not in text) is redact, (place, name)
+        if redact:
+            assert "<redacted>" in text, place
+    if redact:  # the code around the secrets is still there
+        assert "AWS_ACCESS_KEY_ID = " in suffix and "def connect(" in prompt
+        assert "\n" * PRIVATE_KEY.count("\n") in prompt  # same line count: positions hold
+
+
+# -- loopback ---------------------------------------------------------------------------------
+
+
+def listeners(port: int) -> list[str]:
+    out = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True,
+                         check=True).stdout
+    return [line.split()[3] for line in out.splitlines() if line.strip()]
+
+
+def other_local_address() -> str | None:
+    """An address of this machine that is not loopback, if it has one (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.254.254.254", 9))
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def refused(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=2):
+            return False
+    except OSError:
+        return True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_simulator_listens_on_loopback_only(sim_session, tmp_path):
+    from urllib.parse import urlsplit
+
+    in_process = urlsplit(sim_session.base_url)
+    assert in_process.hostname == "127.0.0.1"
+    assert listeners(in_process.port) == [f"127.0.0.1:{in_process.port}"]
+
+    port = free_port()
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "deepseek_lsp", "fake-api", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not listeners(port):
+            assert fake.poll() is None, fake.stderr.read() if fake.stderr else ""
+            assert time.monotonic() < deadline, "fake-api did not start listening"
+            time.sleep(0.05)
+        assert listeners(port) == [f"127.0.0.1:{port}"]  # not 0.0.0.0, not [::]
+        address = other_local_address()
+        for p in (port, in_process.port):
+            assert not refused("127.0.0.1", p)
+            if address is not None:
+                assert refused(address, p), f"reachable on {address}:{p}"
+    finally:
+        fake.terminate()
+        fake.wait(10)
