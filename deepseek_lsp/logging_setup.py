@@ -12,6 +12,10 @@ import re
 import sys
 
 _KEY_SHAPE = re.compile(r"sk-[A-Za-z0-9_\-]{8,}")
+# A key in `initializationOptions` or in a `workspace/configuration` answer is logged by pygls
+# before the server has read it, so it is not known yet and may not look like `sk-...`
+# (a gateway's key): the value of any `apiKey` field goes too (repr and JSON quoting).
+_KEY_FIELD = re.compile(r"""(["']api_?key["']\s*:\s*["'])[^"'\\]+""", re.IGNORECASE)
 _known_keys: set[str] = set()
 
 
@@ -24,6 +28,7 @@ def redact_key(key: str | None) -> None:
 def scrub(text: str) -> str:
     for key in _known_keys:
         text = text.replace(key, "***")
+    text = _KEY_FIELD.sub(r"\1***", text)
     return _KEY_SHAPE.sub("sk-***", text)
 
 
