@@ -78,7 +78,16 @@ async def stop(editor: Editor) -> None:
     finally:
         if server_alive(editor):
             client._server.kill()
+        await finish_stderr(editor)
         await asyncio.wait_for(client.stop(), 10)
+
+
+async def finish_stderr(editor: Editor) -> None:
+    """Let pytest-lsp forward the rest of the server's stderr (it stops forwarding on `stop`)."""
+    forwarder = getattr(editor.client, "_stderr_forwarder", None)
+    if forwarder is not None and editor.client._server is not None:
+        await asyncio.wait_for(editor.client._server.wait(), 10)
+        await asyncio.wait_for(asyncio.shield(forwarder), 5)
 
 
 def server_pid(editor: Editor) -> int:

@@ -153,6 +153,8 @@ class Session:
 @pytest.fixture(scope="module")
 def sessions(sim_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """One server per position encoding, on an event loop of this module's own."""
+    sim_session.reset()
+    sim_session.configure(generation="v4", api_key=None, ttft_ms=0, tokens_per_s=0)
     runner = asyncio.Runner()
     opened: dict[str, Session] = {}
     try:
@@ -226,7 +228,9 @@ async def server_roundtrip(session: Session, sim: Any, initial: str,
     line = ends[len(client.text) % len(ends)]
     cursor = (line, client.line_units(line) + len(changes) % 3)
     request = await ask_at(session, sim, uri, name, cursor)
-    assert request is not None, "no FIM request at the end of a line"
+    if request is None:
+        status = await session.editor.command("deepseek.status")
+        raise AssertionError(f"no FIM request at the end of a line ({status})")
     expect(request, spans[line][1])
     client_api.text_document_did_close(lsp.DidCloseTextDocumentParams(
         lsp.TextDocumentIdentifier(uri)))

@@ -31,7 +31,7 @@ from pygls.exceptions import JsonRpcException
 from deepseek_lsp.demo import Editor
 from deepseek_lsp.simulator import Rule
 
-from .support import launch, server_alive, stop, wait_until
+from .support import finish_stderr, launch, server_alive, stop, wait_until
 
 FIM = "/beta/completions"
 CHAT = "/chat/completions"
@@ -164,6 +164,7 @@ async def test_stderr_has_no_key_even_when_interrupted(sim, tmp_path, capfd):
     finally:
         if server.returncode is None:
             server.kill()
+        await finish_stderr(editor)
         await asyncio.wait_for(editor.client.stop(), 10)
     err = capfd.readouterr().err
     assert " DEBUG " in err and "initialize" in err
