@@ -8,6 +8,7 @@ commands. Handlers convert LSP positions to offsets, call plain functions and co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Generator
 from contextvars import ContextVar
@@ -31,6 +32,7 @@ from deepseek_lsp.stats import Stats
 log = logging.getLogger(__name__)
 
 MAX_NEIGHBORS = 20
+SETTINGS_WAIT_S = 3.0
 
 
 #: The `workDoneToken` of the `workspace/executeCommand` request being handled: pygls passes
@@ -77,6 +79,9 @@ class DeepSeekLanguageServer(LanguageServer):
         self._reported: set[SettingProblem] = set()
         self.settings = self._merge_settings()
         self.stats = Stats()
+        #: Set once the first `workspace/configuration` answer is in (or there is none to
+        #: wait for): a key that arrives only that way must not look missing before then.
+        self.settings_ready = asyncio.Event()
         self.backend = ApiBackend(lambda: self.settings)
         self.engine = CompletionEngine(
             self.backend, lambda: self.settings, stats=self.stats, notify=self.show_error
@@ -102,6 +107,12 @@ class DeepSeekLanguageServer(LanguageServer):
             log.info("settings changed: %r", self.settings)
             self.engine.settings_changed()
             self.backend.settings_changed()
+
+    async def wait_for_settings(self) -> None:
+        """Wait (briefly) for the client's first configuration answer."""
+        if not self.settings_ready.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.settings_ready.wait(), SETTINGS_WAIT_S)
 
     async def pull_configuration(self) -> None:
         """Ask the client for the `deepseek` section (when it supports workspace/configuration)."""
@@ -202,6 +213,7 @@ class DeepSeekLanguageServer(LanguageServer):
         self, uri: str, position: lsp.Position
     ) -> tuple[Document, CompletionAnswer | None] | None:
         """The engine's answer at a position; None for unknown documents or bad positions."""
+        await self.wait_for_settings()
         found = self.query(uri, position)
         if found is None:
             return None
@@ -238,7 +250,10 @@ def initialize(ls: DeepSeekLanguageServer, params: lsp.InitializeParams) -> None
 @server.feature(lsp.INITIALIZED)
 async def initialized(ls: DeepSeekLanguageServer, _params: lsp.InitializedParams) -> None:
     """Pull the `deepseek` configuration section."""
-    await ls.pull_configuration()
+    try:
+        await ls.pull_configuration()
+    finally:
+        ls.settings_ready.set()
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)

@@ -594,3 +594,14 @@ def test_benchmark_build_fim_request_on_a_1mb_file(capsys: pytest.CaptureFixture
                      f"cpu {_percentiles(cpu)}; postprocess cpu {_percentiles(post)}")
     with capsys.disabled():
         print("\n" + "\n".join(lines))
+
+
+def test_lone_cr_line_endings_end_the_cursor_line() -> None:
+    """Old Mac files: the cursor at the end of a line is not 'text right of the cursor'."""
+    text = "def f():\r    x = 1\r\ry = 2\r"
+    offset = text.index("x = 1") + len("x = 1")
+    plan = build_fim_request(text, offset, path="a.py", language_id="python",
+                             settings=Settings(neighbor_files=False))
+    assert isinstance(plan, FimPlan)
+    assert plan.line_prefix == "    x = 1" and plan.line_suffix == ""
+    assert plan.postprocess_context.eol == "\r"

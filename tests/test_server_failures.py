@@ -112,3 +112,13 @@ async def test_auto_model_works_on_a_legacy_account(start_server, sim):
     await open_python(editor)
     assert await editor.ghost() is not None
     assert sim.requests(FIM)[0].json["model"] == "deepseek-chat"
+
+
+async def test_a_key_only_in_workspace_configuration_is_waited_for(start_server, sim):
+    """The first keystroke may arrive before the configuration answer: no false alarm."""
+    sim.script(Rule(path=FIM, text="import sys"))
+    editor = await start_server(key=None, configuration={"deepseek": {
+        "apiKey": "sk-from-configuration-0000000"}})
+    await open_python(editor)
+    assert await editor.ghost() is not None
+    assert messages(editor, "DEEPSEEK_API_KEY") == []

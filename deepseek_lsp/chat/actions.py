@@ -547,6 +547,7 @@ async def run_chat(service: ChatService, target: Target) -> dict[str, Any]:
     """`deepseek.chat {question, uri?, range?, newSession?}` → `{content, reasoningContent?,
     usage, model}`; the conversation continues unless `newSession`. A `uri` without a
     `range` asks about the file (its first `FILE_QUESTION_CHARS`)."""
+    await service.server.wait_for_settings()
     excerpt, where = None, None
     if target.uri is not None:
         path = service.check_not_excluded(target.uri)
@@ -582,6 +583,7 @@ async def run_action(service: ChatService, kind: ActionKind, target: Target) -> 
     """The code actions' commands `{uri, range, version?, diagnostic?}`: edit kinds return
     `{applied, reason?, edit?}` with the answer; answer kinds return the answer (`tests`
     also its `code`)."""
+    await service.server.wait_for_settings()
     assert target.uri is not None and target.range is not None
     ls = service.server
     diagnostic = _diagnostic(target.diagnostic)
@@ -623,6 +625,7 @@ async def run_action(service: ChatService, kind: ActionKind, target: Target) -> 
 
 async def run_balance(service: ChatService) -> dict[str, Any]:
     """`deepseek.balance`: shown as a message and returned."""
+    await service.server.wait_for_settings()
     client, _ = service.server.backend.session()
     try:
         balance = await client.balance()
@@ -641,6 +644,7 @@ async def run_balance(service: ChatService) -> dict[str, Any]:
 
 async def run_models(service: ChatService) -> dict[str, Any]:
     """`deepseek.models`: what the account lists and what `auto` picks from it."""
+    await service.server.wait_for_settings()
     settings = service.server.settings
     client, _ = service.server.backend.session()
     try:

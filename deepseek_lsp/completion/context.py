@@ -315,19 +315,27 @@ class _CursorLine:
 
 
 def _cursor_line(text: str, offset: int) -> _CursorLine:
+    """The cursor's line around `offset`; `\n`, `\r\n` and a lone `\r` all end a line."""
     low = max(0, offset - LINE_LIMIT)
-    newline_before = text.rfind("\n", low, offset)
+    newline_before = max(text.rfind("\n", low, offset), text.rfind("\r", low, offset))
     start = newline_before + 1 if newline_before != -1 else low
     high = min(len(text), offset + LINE_LIMIT)
-    end = text.find("\n", offset, high)
+    ends = [i for i in (text.find("\n", offset, high), text.find("\r", offset, high)) if i != -1]
+    end = min(ends) if ends else -1
     truncated = end == -1 and high < len(text)
-    if end != -1:
-        eol = "\r\n" if end > 0 and text[end - 1] == "\r" else "\n"
-    else:
+    if end == -1:
         end = high
-        eol = "\r\n" if newline_before > 0 and text[newline_before - 1] == "\r" else "\n"
-    suffix = text[offset:end]
-    return _CursorLine(start, text[start:offset], suffix.removesuffix("\r"), truncated, eol)
+        eol = _eol_at(text, newline_before) if newline_before != -1 else "\n"
+    else:
+        eol = _eol_at(text, end)
+    return _CursorLine(start, text[start:offset], text[offset:end], truncated, eol)
+
+
+def _eol_at(text: str, i: int) -> str:
+    """The line ending that `text[i]` (a `\r` or `\n`) belongs to."""
+    if text[i] == "\r":
+        return "\r\n" if text[i + 1 : i + 2] == "\n" else "\r"
+    return "\r\n" if i > 0 and text[i - 1] == "\r" else "\n"
 
 
 def anchored_prefix_start(text: str, offset: int, budget: int) -> int:
