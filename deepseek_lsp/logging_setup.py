@@ -45,11 +45,25 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class ExpectedErrorFilter(logging.Filter):
+    """pygls logs a traceback at ERROR for every error *response* (a failed chat because the
+    API answered 429, a cancelled command): those are answers, not faults. Kept at debug."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.name.startswith("pygls"):
+            from pygls.exceptions import JsonRpcException
+
+            if isinstance(record.exc_info[1], JsonRpcException):
+                return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
 def setup_logging(level: str = "warning", log_file: str | None = None) -> None:
     handler: logging.Handler = (
         logging.FileHandler(log_file, encoding="utf-8") if log_file
         else logging.StreamHandler(sys.stderr)
     )
+    handler.addFilter(ExpectedErrorFilter())
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

@@ -83,3 +83,27 @@ def test_key_is_scrubbed_from_log_records(arg_style):
     )
     RedactingFilter().filter(record)
     assert "secret-0001" not in record.getMessage()
+
+
+def test_error_responses_are_not_logged_as_tracebacks():
+    from pygls.exceptions import JsonRpcRequestCancelled
+
+    from deepseek_lsp.logging_setup import ExpectedErrorFilter
+
+    try:
+        raise JsonRpcRequestCancelled("cancelled")
+    except JsonRpcRequestCancelled:
+        import sys
+
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("pygls.protocol.json_rpc", logging.ERROR, __file__, 1,
+                               "Exception occurred for message %s", ("1",), exc_info)
+    root = logging.getLogger()
+    old = root.level
+    try:
+        root.setLevel(logging.WARNING)
+        assert ExpectedErrorFilter().filter(record) is False
+        root.setLevel(logging.DEBUG)
+        assert ExpectedErrorFilter().filter(record) is True
+    finally:
+        root.setLevel(old)
