@@ -7,10 +7,10 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from chat_helpers import wait_until  # noqa: F401 - shared with the chat tests
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig
 
@@ -97,18 +97,6 @@ def server_pid(editor: Editor) -> int:
 def server_alive(editor: Editor) -> bool:
     server = editor.client._server
     return server is not None and server.returncode is None
-
-
-async def wait_until(check: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Poll `check` until it is truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def timed(awaitable: Any, bound: float) -> tuple[Any, float]:
