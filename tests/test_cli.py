@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -171,3 +172,37 @@ def test_demo_runs_offline():
     assert "upstream requests while typing through: 0" in out
     assert "deepseek.status" in out
     assert "Traceback" not in result.stderr
+
+
+async def test_serves_lsp_over_tcp(sim):
+    from lsprotocol import types as lsp
+    from pygls.lsp.client import LanguageClient
+
+    from deepseek_lsp.demo import INLINE_CLIENT
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPSEEK_")}
+    env.update(DEEPSEEK_API_KEY=KEY, DEEPSEEK_BASE_URL=sim.base_url)
+    proc = subprocess.Popen([sys.executable, "-m", "deepseek_lsp", "--tcp", f"127.0.0.1:{port}"],
+                            env=env)
+    client = LanguageClient("tcp-test", "1")
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                await client.start_tcp("127.0.0.1", port)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server never listened"
+                await asyncio.sleep(0.1)
+        result = await asyncio.wait_for(client.initialize_async(
+            lsp.InitializeParams(capabilities=INLINE_CLIENT)), 20)
+        assert result.capabilities.inline_completion_provider is not None
+        await client.shutdown_async(None)
+        client.exit(None)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        await asyncio.wait_for(client.stop(), 10)
