@@ -8,7 +8,6 @@ commands. Handlers convert LSP positions to offsets, call plain functions and co
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Generator
 from contextvars import ContextVar
@@ -111,8 +110,10 @@ class DeepSeekLanguageServer(LanguageServer):
     async def wait_for_settings(self) -> None:
         """Wait (briefly) for the client's first configuration answer."""
         if not self.settings_ready.is_set():
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(self.settings_ready.wait(), SETTINGS_WAIT_S)
+            except TimeoutError:  # a client that never answers: stop waiting for it
+                self.settings_ready.set()
 
     async def pull_configuration(self) -> None:
         """Ask the client for the `deepseek` section (when it supports workspace/configuration)."""
