@@ -367,7 +367,7 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
 
     # A missing server gets one message with the install steps and the setting to change.
     message = result["missingServerMessage"]
-    assert "pipx install deepseek-lsp" in message and "deepseek.serverPath" in message, message
+    assert "pipx install ." in message and "deepseek.serverPath" in message, message
 
     elapsed = time.monotonic() - started
     print(f"real VS Code end-to-end: {elapsed:.1f} s; steps (ms): {result['timings']}")

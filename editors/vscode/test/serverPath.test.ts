@@ -39,7 +39,7 @@ test('a missing server gets one message with install steps and the setting to ch
   if (!result.ok) {
     assert.deepEqual(result.tried, ['/usr/bin/deepseek-lsp', '/bin/deepseek-lsp']);
     assert.match(result.message, /not on PATH/);
-    assert.match(result.message, /pipx install deepseek-lsp/);
+    assert.match(result.message, /pipx install \./);
     assert.match(result.message, /deepseek\.serverPath/);
   }
   const missingPath = resolveServer('/nope/deepseek-lsp', { isExecutable: () => false });

@@ -64,7 +64,7 @@ local function check_server()
   local cmd = config.get().cmd
   if vim.fn.executable(cmd[1]) ~= 1 then
     vim.health.error(('`%s` is not executable'):format(cmd[1]), {
-      'Install the server: `pipx install deepseek-lsp` (or `uv tool install deepseek-lsp`)',
+      'Install the server from a checkout of deepseek-lsp: `pipx install .` (or `uv tool install .`)',
       'or set `cmd` in setup() to the full path of `deepseek-lsp`',
     })
     return false

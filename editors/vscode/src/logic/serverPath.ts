@@ -70,7 +70,8 @@ export function resolveServer(setting: string | undefined, options: ResolveOptio
   return { ok: false, tried, message: missingServerMessage(wanted, tried) };
 }
 
-export const INSTALL_COMMAND = 'pipx install deepseek-lsp';
+/** Run in a checkout of the deepseek-lsp repository (it is not published on PyPI). */
+export const INSTALL_COMMAND = 'pipx install .';
 
 /** One actionable message (plain text: notifications do not render markdown). */
 export function missingServerMessage(wanted: string, tried: string[]): string {
@@ -79,7 +80,8 @@ export function missingServerMessage(wanted: string, tried: string[]): string {
     : `"${wanted}" is not on PATH (looked in ${tried.length} places)`;
   return (
     `DeepSeek: cannot start the language server: ${where}. ` +
-    `Install it with "${INSTALL_COMMAND}" (or "uv tool install deepseek-lsp") and run ` +
+    `Install it from a checkout of deepseek-lsp with "${INSTALL_COMMAND}" (or ` +
+    '"uv tool install .") and run ' +
     '"DeepSeek: Restart Server", or set deepseek.serverPath to the full path of the ' +
     'deepseek-lsp executable.'
   );
