@@ -52,6 +52,9 @@ def server_table(m: dict[str, object]) -> str:
         f"| server overhead per inline completion, 1 MB / 20,000 lines | p50 {p50:.2f} ms, "
         f"p99 {p99:.2f} ms | p50 ≤ 5 ms, p99 ≤ 20 ms |",
     ]
+    for size, o50, o99 in m["overhead_by_size"]:  # type: ignore[attr-defined]
+        rows.append(f"| server overhead per inline completion, {size / 1e6:.2f} MB | "
+                    f"p50 {o50:.2f} ms, p99 {o99:.2f} ms | – |")
     for size, b50, b99 in m["in_process"]:  # type: ignore[attr-defined]
         rows.append(f"| prompt building + post-processing in-process, {size / 1e6:.2f} MB | "
                     f"p50 {b50:.3f} ms, p99 {b99:.3f} ms | p50 ≤ 1 ms at 1 MB |")

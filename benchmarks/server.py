@@ -66,15 +66,16 @@ def in_process(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000, 10_000_000)
     return out
 
 
-async def overhead(requests: int = 200) -> tuple[float, float]:
-    """(p50, p99) ms of server overhead per inline completion on a 1 MB file."""
+async def overhead(requests: int = 200, lines: int = 20_000) -> tuple[float, float]:
+    """(p50, p99) ms of server overhead per inline completion on a file of `lines` lines of
+    50 characters (20,000 lines: 1 MB)."""
     with SimulatorThread() as sim:
         sim.script(Rule(path="/beta/completions", text="result = compute(request, 1)"))
         env = {**os.environ, "DEEPSEEK_API_KEY": "sk-benchmark", "DEEPSEEK_BASE_URL": sim.base_url}
         editor, _ = await Editor.launch(env, init_options={"debounceMs": 0,
                                                            "neighborFiles": False})
         try:
-            text = big_file()
+            text = big_file(lines=lines)
             editor.open("file:///bench/big.py", text)
             middle = text.rfind("\n", 0, len(text) // 2) + 1
             editor.move_to(middle)
@@ -148,6 +149,9 @@ def run_all(quick: bool = False) -> dict[str, object]:
                                  sizes=(10_000, 1_000_000) if quick
                                  else (10_000, 100_000, 1_000_000, 10_000_000)),
         "overhead": asyncio.run(overhead(40 if quick else 200)),
+        "overhead_by_size": [] if quick else [
+            (lines * 50, *asyncio.run(overhead(60, lines))) for lines in (200, 2_000, 200_000)
+        ],
         "initialize": asyncio.run(initialize_times(2 if quick else 5)),
         "rss": asyncio.run(rss_with_open_files()),
     }
