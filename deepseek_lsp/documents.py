@@ -160,22 +160,28 @@ class Document:
             a, b = b, a
         old = self.text[a:b]
         # Typing on one line only shifts the starts of later lines (lazily). An edit that adds
-        # or removes a line break (or joins a lone \r with a \n) rebuilds the table: that
-        # happens once per Enter, not once per keystroke.
-        structural = (
-            any(c in old or c in new_text for c in "\r\n")
-            or (old and self.text[a - 1 : a] == "\r" and self.text[b : b + 1] == "\n")
-        )
+        # or removes `\n` line breaks splices the table around the edit, and the later lines
+        # get the same lazy shift; anything involving a `\r` (CRLF pairs can form or split)
+        # rebuilds the whole table, which costs milliseconds on a large file.
+        carriage = "\r" in old or "\r" in new_text or "\r" in self.text[a - 1 : a] + \
+            self.text[b : b + 1]
+        breaks = "\n" in old or "\n" in new_text
+        delta = len(new_text) - (b - a)
+        first = self.line_of_offset(a)
+        last = self.line_of_offset(b) if breaks else first
         self.text = self.text[:a] + new_text + self.text[b:]
-        if structural:
+        if carriage and (breaks or old or "\r" in new_text):
             self._starts = _line_starts(self.text)
             self._shift_line, self._shift = -1, 0
             return
-        line = self.line_of_offset(a)
-        delta = len(new_text) - (b - a)
-        if self._shift_line not in (-1, line):
+        if self._shift_line not in (-1, first) or breaks:
             self._flush()
-        self._shift_line, self._shift = line, self._shift + delta
+        if breaks:
+            inserted = [a + i + 1 for i, ch in enumerate(new_text) if ch == "\n"]
+            self._starts[first + 1 : last + 1] = inserted
+            self._shift_line, self._shift = first + len(inserted), delta
+            return
+        self._shift_line, self._shift = first, self._shift + delta
 
 
 class DocumentStore:
