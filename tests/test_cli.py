@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -202,7 +203,10 @@ async def test_serves_lsp_over_tcp(sim):
         assert result.capabilities.inline_completion_provider is not None
         await client.shutdown_async(None)
         client.exit(None)
+        assert await asyncio.to_thread(proc.wait, 10) == 0  # `exit` after `shutdown`
     finally:
-        proc.terminate()
-        proc.wait(10)
-        await asyncio.wait_for(client.stop(), 10)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
+        with contextlib.suppress(ConnectionError):  # the server closed its end first
+            await asyncio.wait_for(client.stop(), 10)
