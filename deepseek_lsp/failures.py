@@ -36,7 +36,6 @@ class FailurePolicy:
     repeat_after_s: float = 60.0
     paused_until: float = 0.0
     last_error: DeepSeekError | None = None
-    last_error_at: float | None = None
     _consecutive: int = 0
     _announced: dict[str, float] = field(default_factory=dict)
 
@@ -54,7 +53,7 @@ class FailurePolicy:
     def record_failure(self, error: DeepSeekError) -> str | None:
         """Note a failure; return the message to show the user, or None if already shown."""
         now = self.clock()
-        self.last_error, self.last_error_at = error, now
+        self.last_error = error
         self._consecutive += 1
         self.paused_until = max(self.paused_until, now + self._pause_for(error))
         last = self._announced.get(error.kind)

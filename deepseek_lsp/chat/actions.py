@@ -62,13 +62,12 @@ from deepseek_lsp.chat.prompts import (
     ActionKind,
     Diagnostic,
     Excerpt,
+    action_messages,
     action_prompt,
     excerpt_of,
     file_selection_end,
     question_prompt,
     selection_too_large,
-    system_message,
-    user_message,
 )
 from deepseek_lsp.chat.session import ChatAnswer, Sessions, stream_answer
 from deepseek_lsp.completion.context import is_excluded
@@ -599,13 +598,13 @@ async def run_action(service: ChatService, kind: ActionKind, target: Target) -> 
     start, end = service.selection_offsets(doc, target.range)
     original = doc.text[start:end]  # the document object changes as the user types
     excerpt = service.excerpt(doc, path, start, end, kind)
-    prompt = action_prompt(kind, excerpt, diagnostic)
     token = await service.progress_token(target)
     if kind in EDIT_KINDS:
-        answer = await service.run(title, token, [system_message(), user_message(prompt)],
+        answer = await service.run(title, token, action_messages(kind, excerpt, diagnostic),
                                    target.reasoning, supersede_key=None)
         return {**answer.to_json(),
                 **await service.apply(title, target.uri, version, start, original, answer)}
+    prompt = action_prompt(kind, excerpt, diagnostic)  # explain/tests join the conversation
     key = service.workspace_key(target.uri)
     conversation = service.sessions.get(key)
     answer = await service.run(title, token, conversation.messages(prompt), target.reasoning,

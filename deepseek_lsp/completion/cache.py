@@ -68,7 +68,3 @@ class SharedCalls(Generic[T]):
         task = entry[0]
         if not task.cancelled():
             task.exception()  # mark retrieved: a failure is re-raised to the waiters instead
-
-    def cancel_all(self) -> None:
-        for task, _ in list(self._calls.values()):
-            task.cancel()
