@@ -121,6 +121,28 @@ async def client(sim: SimulatorThread) -> AsyncIterator[DeepSeekClient]:
         yield c
 
 
+async def fim_call(client: DeepSeekClient, streamed: bool, deadline_s: float = 5) -> None:
+    """One FIM call, plain or streamed and read to its end."""
+    if not streamed:
+        await client.fim(PARAMS, model="deepseek-v4-flash", deadline_s=deadline_s)
+        return
+    async with client.fim_stream(PARAMS, model="deepseek-v4-flash",
+                                 deadline_s=deadline_s) as stream:
+        async for _ in stream:
+            pass
+
+
+async def chat_call(client: DeepSeekClient, streamed: bool, deadline_s: float = 5) -> None:
+    """One chat call, plain or streamed and read to its end."""
+    if not streamed:
+        await client.chat(MESSAGES, model="deepseek-v4-flash", deadline_s=deadline_s)
+        return
+    async with client.chat_stream(MESSAGES, model="deepseek-v4-flash",
+                                  deadline_s=deadline_s) as stream:
+        async for _ in stream:
+            pass
+
+
 def assert_key_hidden(*texts: str) -> None:
     for text in texts:
         assert KEY not in text
@@ -334,11 +356,7 @@ async def test_error_statuses_map_to_the_tree(
     sim.script(Rule(path=FIM, status=status, error_message=f"simulated {status}",
                     retry_after=retry_after))
     with pytest.raises(error) as info:
-        if streamed:
-            async with client.fim_stream(PARAMS, model="deepseek-v4-flash", deadline_s=5):
-                pass
-        else:
-            await client.fim(PARAMS, model="deepseek-v4-flash", deadline_s=5)
+        await fim_call(client, streamed)
     exc = info.value
     assert type(exc) is error
     assert exc.status == status and exc.retryable is retryable
@@ -386,13 +404,7 @@ async def test_empty_choices_are_malformed(sim: SimulatorThread, client: DeepSee
                                            streamed: bool) -> None:
     sim.script(Rule(empty_choices=True))
     with pytest.raises(MalformedResponseError, match="no choices"):
-        if streamed:
-            async with client.chat_stream(MESSAGES, model="deepseek-v4-flash",
-                                          deadline_s=5) as stream:
-                async for _ in stream:
-                    pass
-        else:
-            await client.chat(MESSAGES, model="deepseek-v4-flash", deadline_s=5)
+        await chat_call(client, streamed)
 
 
 async def test_keepalives_before_the_body_are_ignored(sim: SimulatorThread,
@@ -440,13 +452,7 @@ async def test_deadline_is_overall_even_while_keepalives_flow(
     sim.script(Rule(path=FIM, stall_s=10.0, keepalive_s=0.05))
     started = time.monotonic()
     with pytest.raises(RequestTimeoutError, match=r"0\.5 s"):
-        if streamed:
-            async with client.fim_stream(PARAMS, model="deepseek-v4-flash",
-                                         deadline_s=0.5) as stream:
-                async for _ in stream:
-                    pass
-        else:
-            await client.fim(PARAMS, model="deepseek-v4-flash", deadline_s=0.5)
+        await fim_call(client, streamed, deadline_s=0.5)
     assert 0.45 <= time.monotonic() - started < 1.5
     assert sim.wait_for(lambda reqs: any(r.disconnected for r in reqs), timeout=1.0)
 
@@ -457,16 +463,7 @@ async def test_cancellation_propagates_and_hangs_up(
 ) -> None:
     sim.script(Rule(stall_s=10.0, keepalive_s=0.05))
 
-    async def call() -> None:
-        if streamed:
-            async with client.chat_stream(MESSAGES, model="deepseek-v4-flash",
-                                          deadline_s=30) as stream:
-                async for _ in stream:
-                    pass
-        else:
-            await client.chat(MESSAGES, model="deepseek-v4-flash", deadline_s=30)
-
-    task = asyncio.ensure_future(call())
+    task = asyncio.ensure_future(chat_call(client, streamed, deadline_s=30))
     assert await asyncio.to_thread(sim.wait_for, lambda reqs: bool(reqs), 2.0)
     await asyncio.sleep(0.1)
     task.cancel()
