@@ -20,7 +20,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
-from deepseek_lsp.backend import ApiBackend
+from deepseek_lsp.api.backend import ApiBackend
 from deepseek_lsp.completion.engine import CompletionEngine, CompletionQuery, EngineOptions
 from deepseek_lsp.config import Settings
 from deepseek_lsp.simulator import SimulatorThread

@@ -185,14 +185,14 @@ class Document:
 
 
 class DocumentStore:
-    """The open documents by URI."""
+    """The open documents by URI, in the order they were last opened or edited."""
 
     def __init__(self) -> None:
-        self._docs: dict[str, Document] = {}
+        self._docs: dict[str, Document] = {}  # least recently used first
 
     def open(self, uri: str, language_id: str, version: int, text: str) -> Document:
-        doc = Document(uri, language_id, version, text)
-        self._docs[uri] = doc
+        self._docs.pop(uri, None)
+        doc = self._docs[uri] = Document(uri, language_id, version, text)
         return doc
 
     def close(self, uri: str) -> None:
@@ -201,5 +201,12 @@ class DocumentStore:
     def get(self, uri: str) -> Document | None:
         return self._docs.get(uri)
 
+    def touch(self, uri: str) -> None:
+        """`uri` was just used (edited): it moves to the front of `all()`."""
+        doc = self._docs.pop(uri, None)
+        if doc is not None:
+            self._docs[uri] = doc
+
     def all(self) -> list[Document]:
-        return list(self._docs.values())
+        """The open documents, most recently used first."""
+        return list(reversed(self._docs.values()))

@@ -1,16 +1,17 @@
-"""The language server: one short handler per LSP method, over the engine and the documents.
+"""The language server, and the table of contents of the product: every LSP feature and
+every `deepseek.*` command is registered here, each by one short handler.
 
 Capabilities are declared here, in one place: incremental sync, inline completion
 (LSP 3.18), completion as a fallback for clients without inline completion, code actions and
-commands. Handlers convert LSP positions to offsets, call plain functions and convert back.
+commands. Handlers convert LSP positions to offsets, call plain functions (the completion
+engine, `lsp_chat.ChatCommands` over the chat modules) and convert back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Generator
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from typing import Any
 
 from lsprotocol import types as lsp
@@ -20,25 +21,19 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from deepseek_lsp import __version__
-from deepseek_lsp.backend import ApiBackend
-from deepseek_lsp.completion.context import Neighbor, is_excluded
+from deepseek_lsp.api.backend import ApiBackend
+from deepseek_lsp.chat.actions import ACTIONS, Action
+from deepseek_lsp.completion.context import Neighbor
 from deepseek_lsp.completion.engine import CompletionAnswer, CompletionEngine, CompletionQuery
 from deepseek_lsp.config import SettingProblem, Settings, env_layer, load_settings
 from deepseek_lsp.documents import Document, DocumentStore, InvalidPositionError
 from deepseek_lsp.logging_setup import redact_key
+from deepseek_lsp.lsp_chat import CODE_ACTION_OPTIONS, COMMAND_WORK_DONE_TOKEN, ChatCommands
 from deepseek_lsp.stats import Stats
 
 log = logging.getLogger(__name__)
 
-MAX_NEIGHBORS = 20
 SETTINGS_WAIT_S = 3.0
-
-
-#: The `workDoneToken` of the `workspace/executeCommand` request being handled: pygls passes
-#: only the arguments to command handlers, and each handler task copies this context.
-COMMAND_WORK_DONE_TOKEN: ContextVar[str | int | None] = ContextVar(
-    "command_work_done_token", default=None
-)
 
 
 class DeepSeekProtocol(LanguageServerProtocol):
@@ -76,6 +71,8 @@ class DeepSeekLanguageServer(LanguageServer):
         self.settings = Settings()
         self._layers: dict[str, dict[str, Any]] = {"env": env_layer()}
         self._reported: set[SettingProblem] = set()
+        self._unshown: list[SettingProblem] = []
+        self._client_ready = False  # window/showMessage can reach the client
         self.settings = self._merge_settings()
         self.stats = Stats()
         #: Set once the first `workspace/configuration` answer is in (or there is none to
@@ -85,6 +82,7 @@ class DeepSeekLanguageServer(LanguageServer):
         self.engine = CompletionEngine(
             self.backend, lambda: self.settings, stats=self.stats, notify=self.show_error
         )
+        self.chat = ChatCommands(self)
 
     # -- settings ---------------------------------------------------------------------------
 
@@ -94,9 +92,19 @@ class DeepSeekLanguageServer(LanguageServer):
         for problem in problems:
             if problem not in self._reported:
                 self._reported.add(problem)
-                self.show_message(problem.message, lsp.MessageType.Warning)
+                self._unshown.append(problem)
+        self.show_setting_problems()
         redact_key(settings.api_key)
         return settings
+
+    def show_setting_problems(self) -> None:
+        """Tell the user of each new settings problem once, as soon as the client is there
+        (problems of the environment are found before it is)."""
+        if not self._client_ready:
+            return
+        for problem in self._unshown:
+            self.show_message(problem.message, lsp.MessageType.Warning)
+        self._unshown.clear()
 
     def update_settings(self, layer: str, values: Any) -> None:
         self._layers[layer] = values if isinstance(values, dict) else {}
@@ -167,6 +175,7 @@ class DeepSeekLanguageServer(LanguageServer):
             else:
                 doc.replace_all(change.text, params.text_document.version)
         doc.version = params.text_document.version
+        self.documents.touch(doc.uri)
 
     def relative_path(self, uri: str) -> str:
         path = to_fs_path(uri) or uri
@@ -179,20 +188,15 @@ class DeepSeekLanguageServer(LanguageServer):
             return path[len(root.rstrip("/")) + 1 :]
         return path
 
-    def neighbors(self, doc: Document) -> list[Neighbor]:
+    def neighbors(self, doc: Document) -> Iterator[Neighbor]:
+        """The other open documents of the language, most recently used first, made lazily:
+        the context builder takes the first few it may send (`completion/context.py`)."""
         if not self.settings.neighbor_files:
-            return []
-        out = []
+            return
         for other in self.documents.all():
-            if other.uri == doc.uri or other.language_id != doc.language_id:
-                continue
-            path = self.relative_path(other.uri)
-            if is_excluded(path, self.settings.exclude):
-                continue  # excluded files never leave the machine, not even as context
-            out.append(Neighbor(path=path, language_id=other.language_id, text=other.text))
-            if len(out) >= MAX_NEIGHBORS:
-                break
-        return out
+            if other.uri != doc.uri and other.language_id == doc.language_id:
+                yield Neighbor(path=self.relative_path(other.uri),
+                               language_id=other.language_id, text=other.text)
 
     def query(self, uri: str, position: lsp.Position) -> tuple[Document, CompletionQuery] | None:
         """The completion query for a position, or None for unknown documents/bad positions."""
@@ -245,7 +249,9 @@ server = DeepSeekLanguageServer()
 @server.feature(lsp.INITIALIZE)
 def initialize(ls: DeepSeekLanguageServer, params: lsp.InitializeParams) -> None:
     """Take settings from initializationOptions; no network here (initialize must be fast)."""
+    ls._client_ready = True
     ls.update_settings("init", params.initialization_options)
+    ls.show_setting_problems()
 
 
 @server.feature(lsp.INITIALIZED)
@@ -349,7 +355,48 @@ def escape_snippet(text: str) -> str:
     return text.replace("\\", "\\\\").replace("$", "\\$").replace("}", "\\}")
 
 
-# -- commands -----------------------------------------------------------------------------------
+# -- code actions and chat ---------------------------------------------------------------------
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, CODE_ACTION_OPTIONS)
+def code_action(
+    ls: DeepSeekLanguageServer, params: lsp.CodeActionParams
+) -> list[lsp.CodeAction] | None:
+    """The actions of `chat/actions.py`'s table for the selection and its diagnostics."""
+    return ls.chat.code_actions(params)
+
+
+@server.command("deepseek.chat")
+async def chat(ls: DeepSeekLanguageServer, *args: Any) -> dict[str, Any]:
+    """Ask a question, optionally about a selection; streamed, with history."""
+    return await ls.chat.chat(args)
+
+
+def _action_command(action: Action) -> Callable[..., Awaitable[dict[str, Any]]]:
+    async def command(ls: DeepSeekLanguageServer, *args: Any) -> dict[str, Any]:
+        return await ls.chat.action(action, args)
+
+    command.__doc__ = f"The `{action.name}` code action ({action.title})."
+    return command
+
+
+for _action in ACTIONS:  # deepseek.explain, .refactor, .document, .tests, .fix
+    server.command(_action.command)(_action_command(_action))
+
+
+# -- account and status -------------------------------------------------------------------------
+
+
+@server.command("deepseek.balance")
+async def balance(ls: DeepSeekLanguageServer, *_args: Any) -> dict[str, Any]:
+    """The account's balance."""
+    return await ls.chat.balance()
+
+
+@server.command("deepseek.models")
+async def models(ls: DeepSeekLanguageServer, *_args: Any) -> dict[str, Any]:
+    """The models the account may use, and the `auto` picks."""
+    return await ls.chat.models()
 
 
 @server.command("deepseek.status")
@@ -385,7 +432,3 @@ async def clear_cache(ls: DeepSeekLanguageServer, *_args: Any) -> dict[str, bool
     """Forget remembered completions."""
     ls.engine.clear_cache()
     return {"cleared": True}
-
-from deepseek_lsp.chat.actions import register as register_chat  # noqa: E402
-
-register_chat(server)

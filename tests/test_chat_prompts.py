@@ -6,18 +6,15 @@ import re
 
 import pytest
 
-from deepseek_lsp.chat.prompts import (
-    DEFAULT_QUESTION,
+from deepseek_lsp.chat.actions import (
+    ACTION_BY_NAME,
     EDIT_KINDS,
-    TASKS,
     Diagnostic,
     action_messages,
     action_prompt,
-    excerpt_of,
-    fenced,
-    question_prompt,
     selection_too_large,
 )
+from deepseek_lsp.chat.prompts import DEFAULT_QUESTION, excerpt_of, fenced, question_prompt
 from deepseek_lsp.chat.session import Conversation, Sessions, estimate_tokens, rounds_within
 
 FILE = "import os\n\n\ndef add(a, b):\n    return a + b\n\n\nprint(add(1, 2))\n"
@@ -87,7 +84,7 @@ def test_action_prompt(kind, present, absent) -> None:
     blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
     assert blocks[0] == "def add(a, b):\n    return a + b\n"
     assert blocks[1] == "import os\n\n\n" and blocks[2] == "\n\nprint(add(1, 2))\n"
-    assert text.index(TASKS[kind][:20]) < text.index("```")  # the task leads
+    assert text.index(ACTION_BY_NAME[kind].task[:20]) < text.index("```")  # the task leads
 
 
 def test_edit_kinds() -> None:
@@ -98,7 +95,7 @@ def test_task_texts_do_not_use_each_others_key_words() -> None:
     """An instruction must not read as another task ("fix" in a refactor prompt, ...)."""
     words = {"explain": r"\bexplain", "refactor": r"\bimprove|\brefactor",
              "document": r"\bdocument", "tests": r"\btests?\b", "fix": r"\bfix\b|\berror\b"}
-    for kind, task in TASKS.items():
+    for kind, task in ((a.name, a.task) for a in ACTION_BY_NAME.values()):
         for other, pattern in words.items():
             if other != kind:
                 assert not re.search(pattern, task, re.IGNORECASE), (kind, other)

@@ -14,11 +14,11 @@ from deepseek_lsp.completion import (
     build_fim_request,
     chars_for_tokens,
     postprocess,
-    redact,
 )
 from deepseek_lsp.completion.context import ANCHOR_STEPS, anchored_prefix_start, header_line
 from deepseek_lsp.completion.postprocess import is_complete
 from deepseek_lsp.config import Settings
+from deepseek_lsp.privacy import redact
 
 SKIP_REASONS = ("disabled", "excluded", "identifier", "right of the cursor")
 LANGUAGES = ("python", "javascript", "go", "rust", "c", "html", "lua", "made-up")

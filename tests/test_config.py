@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from deepseek_lsp.config import SETTINGS, Settings, env_layer, load_settings
 
 
@@ -25,9 +27,41 @@ def test_invalid_values_are_reported_once_each_and_defaults_used():
     assert {p.key for p in problems} == {
         "debounceMs", "temperature", "enable", "baseUrl", "exclude", "prices"
     }
-    assert settings == Settings()
+    # an invalid base URL is refused, never replaced by the default the key would go to
+    assert settings == Settings(base_url="ftp://x")
+    assert settings.base_url_problem
     message = next(p for p in problems if p.key == "debounceMs").message
     assert "debounceMs" in message and "0-2000" in message
+
+
+@pytest.mark.parametrize("url", [
+    "localhost:8080", "ftp://x", "notaurl", "https://", "https://api.deepseek.com:99999",
+    "https://host with space", "http://10.0.0.5:8080", "http://api.example.com",
+])
+def test_unusable_base_urls_are_refused_not_replaced(url):
+    settings, problems = load_settings([{"baseUrl": url}])
+    assert settings.base_url == url.rstrip("/")  # not https://api.deepseek.com
+    assert settings.base_url_problem
+    (problem,) = problems
+    assert problem.key == "baseUrl"
+    assert "no request is sent" in problem.message and "using the default" not in problem.message
+
+
+@pytest.mark.parametrize("url", [
+    "https://api.deepseek.com", "https://api.deepseek.com/", "https://gw.example.com/v1",
+    "http://127.0.0.1:8765", "http://localhost:9", "http://[::1]:8080",
+])
+def test_usable_base_urls(url):
+    settings, problems = load_settings([{"baseUrl": url}])
+    assert problems == [] and settings.base_url_problem is None
+
+
+def test_plain_http_to_another_host_needs_the_opt_in_and_is_warned_about():
+    settings, problems = load_settings([{"baseUrl": "http://10.0.0.5:8080",
+                                         "allowInsecureHttp": True}])
+    assert settings.base_url_problem is None
+    (warning,) = problems
+    assert warning.key == "allowInsecureHttp" and "unencrypted" in warning.message
 
 
 def test_api_key_never_in_repr_or_messages():

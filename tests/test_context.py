@@ -16,7 +16,6 @@ from deepseek_lsp.completion import (
     chars_for_tokens,
     count_tokens,
     postprocess,
-    redact,
 )
 from deepseek_lsp.completion.context import (
     ANCHOR_STEPS,
@@ -28,12 +27,11 @@ from deepseek_lsp.completion.context import (
     anchored_prefix_start,
     build_fim_request,
     header_line,
-    is_excluded,
     sliding_prefix_start,
     tail_allows_completion,
 )
-from deepseek_lsp.completion.secrets import PLACEHOLDER
 from deepseek_lsp.config import DEFAULT_EXCLUDE, Settings
+from deepseek_lsp.privacy import PLACEHOLDER, is_excluded, redact
 
 PLAIN = Settings(neighbor_files=False, redact_secrets=False)
 

@@ -11,10 +11,17 @@ from pathlib import Path
 import pytest
 from lsprotocol import types as lsp
 
-from deepseek_lsp import docgen
-from deepseek_lsp.config import SETTINGS, SPEC_BY_KEY, default_value, env_layer, load_settings
+from deepseek_lsp.config import (
+    SETTINGS,
+    SPEC_BY_KEY,
+    default_value,
+    env_layer,
+    json_value,
+    load_settings,
+)
 from deepseek_lsp.demo import INLINE_CLIENT
 from deepseek_lsp.simulator import Rule
+from tools import docgen
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
@@ -35,7 +42,7 @@ def _prose(page: Path) -> str:
 def test_configuration_reference_is_up_to_date():
     committed = (ROOT / docgen.DOC_PATH).read_text(encoding="utf-8")
     assert committed == docgen.render(), (
-        "docs/configuration.md is out of date: run `python -m deepseek_lsp.docgen --write`")
+        "docs/configuration.md is out of date: run `python -m tools.docgen --write`")
 
 
 def test_docgen_prints_the_reference(capsys):
@@ -201,7 +208,7 @@ async def test_camel_case_names_are_settings_or_known_fields(name):
     from deepseek_lsp.server import DeepSeekLanguageServer, status
 
     known = {spec.key for spec in SETTINGS} | set(await status(DeepSeekLanguageServer()))
-    known |= set(docgen.to_json_value(Prices())) | PROTOCOL_WORDS
+    known |= set(json_value(Prices())) | PROTOCOL_WORDS
     words = set(re.findall(r"`([a-z]+[A-Z][A-Za-z]*)`", _prose(ROOT / "docs" / name)))
     assert not words - known, f"{name}: unknown names {sorted(words - known)}"
 
@@ -209,7 +216,8 @@ async def test_camel_case_names_are_settings_or_known_fields(name):
 async def test_doctor_output_is_as_documented(sim, monkeypatch, capsys):
     import argparse
 
-    from deepseek_lsp import __version__, commands
+    from deepseek_lsp import __version__
+    from deepseek_lsp.cli import commands
 
     monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-doc-test-0123456789")
     monkeypatch.setenv("DEEPSEEK_BASE_URL", sim.base_url)

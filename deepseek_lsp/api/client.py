@@ -41,7 +41,17 @@ from .errors import (
     error_for_status,
 )
 from .sse import SSEEvent, iter_events
-from .types import Balance, BalanceInfo, ChatDelta, ChatResult, FimParams, FimResult, Model, Usage
+from .types import (
+    MAX_STOP_SEQUENCES,
+    Balance,
+    BalanceInfo,
+    ChatDelta,
+    ChatResult,
+    FimParams,
+    FimResult,
+    Model,
+    Usage,
+)
 
 __all__ = [
     "USER_AGENT",
@@ -54,7 +64,6 @@ __all__ = [
 ]
 
 USER_AGENT = f"deepseek-lsp/{__version__}"
-MAX_STOP = 16
 MAX_LOGPROBS = 20
 #: After `[DONE]`, how long to wait for the body's end so the connection can be reused.
 _DRAIN_S = 0.5
@@ -547,8 +556,9 @@ def _check_stop(stop: Sequence[str] | None) -> list[str] | None:
         return None
     if isinstance(stop, str):
         return [stop]
-    if len(stop) > MAX_STOP:
-        raise InvalidRequestError(f"at most {MAX_STOP} stop strings are allowed, got {len(stop)}")
+    if len(stop) > MAX_STOP_SEQUENCES:
+        raise InvalidRequestError(
+            f"at most {MAX_STOP_SEQUENCES} stop strings are allowed, got {len(stop)}")
     return list(stop)
 
 

@@ -2,7 +2,8 @@
 
     DeepSeekError                    base; .status, .retryable, .retry_after, .user_message
     ├── MissingKeyError              no key configured (never sent)
-    │   └── InvalidKeyError          a key that cannot go into an HTTP header (never sent)
+    │   ├── InvalidKeyError          a key that cannot go into an HTTP header (never sent)
+    │   └── InvalidBaseUrlError      a base URL the key must not go to (nothing is sent)
     ├── AuthenticationError          401: wrong key
     ├── InsufficientBalanceError     402: account out of balance
     ├── InvalidRequestError          400 / 422: the request itself is wrong
@@ -57,6 +58,17 @@ class InvalidKeyError(MissingKeyError):
 
     default_message = ("The DeepSeek API key contains spaces or non-ASCII characters, so it "
                        "cannot be sent; check DEEPSEEK_API_KEY or `deepseek.apiKey`.")
+
+
+class InvalidBaseUrlError(MissingKeyError):
+    """Same family as a missing key: fixed in the settings, and nothing is sent meanwhile."""
+
+    kind = "base_url"
+    default_message = "DeepSeek: no request is sent until the base URL is fixed."
+
+    @property
+    def user_message(self) -> str:
+        return f"DeepSeek: {self.detail}." if self.detail else self.default_message
 
 
 class AuthenticationError(DeepSeekError):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+#: DeepSeek accepts at most this many stop strings (FIM and chat).
+MAX_STOP_SEQUENCES = 16
+
 
 @dataclass(frozen=True)
 class Usage:

@@ -1,1 +1,6 @@
-"""Chat about code: prompts, multi-round sessions, code actions and their commands."""
+"""Chat about code, with no LSP in it: the table of code actions, prompts, multi-round
+sessions and one streamed answer, extracting an edit from an answer, answer pages.
+
+The LSP side (progress, cancellation, `workspace/applyEdit`, `window/showDocument`) is
+`deepseek_lsp/lsp_chat.py`; the command line's is `deepseek_lsp/cli/chat.py`.
+"""

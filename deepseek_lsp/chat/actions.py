@@ -1,721 +1,134 @@
-"""Code actions and the chat commands: what the editor offers, runs, streams and applies.
+"""The code actions, in one table: adding an action is adding one row.
 
-`register(server)` adds `textDocument/codeAction` and the commands `deepseek.chat`,
-`deepseek.explain`, `deepseek.refactor`, `deepseek.document`, `deepseek.tests`,
-`deepseek.fix`, `deepseek.balance` and `deepseek.models`. Every command takes one JSON object
-(SPEC §3); the handlers are thin over `prompts`, `session` and `extract`.
-
-Kinds of work:
-- answer kinds (`deepseek.chat`, `explain`, `tests`) join the workspace's conversation; a
-  newer one in the same workspace supersedes (cancels) the one still running;
-- edit kinds (`refactor`, `document`, `fix`) are one-shot and replace exactly the selection,
-  through `workspace/applyEdit`, only if the document still has the version the action
-  started from (a `version` in the argument, else the version when the command arrived).
-
-Streaming and cancellation: answers stream with `$/progress` (begin, reports at most every
-0.1 s, end) on a `workDoneToken` passed in the argument, else on a fresh server-created token
-when the client declares `window.workDoneProgress`. A report's `message` is the answer's tail
-on one line; its extra keys `delta` and `reasoning` carry the new text since the last report.
-pygls does not cancel `workspace/executeCommand` bodies, so the answer runs in its own task,
-cancelled by the progress cancel, by `$/cancelRequest` for the command and by supersession;
-cancelling it closes the HTTP stream, which stops DeepSeek's generation.
-
-Error convention (every command): a failure is a JSON-RPC error response, never a result —
-`RequestFailed` (-32803) for API failures (401/402/429/5xx, timeouts, dropped streams,
-missing key) and excluded files; `InvalidParams` (-32602) for bad arguments, a document that
-is not open or a selection too large to send; `RequestCancelled` (-32800) for cancellation
-and supersession. The error's `data` is `{kind, status?, retryAfter?}` (`kind` as in
-`api/errors.py`, or `excluded`, `invalid_arguments`, `not_open`, `too_large`, `cancelled`,
-`superseded`). Clients show error responses themselves (VS Code, Neovim and the editor glue
-in `editors/` do), so the server sends no `window/showMessage` for them: one failure, one
-message. An edit that is not applied is not a failure: the result says `{applied: false,
-reason}`, and the reason is also shown with `window/showMessage`, since a client running a
-code action's command ignores its result.
+A row says what the editor offers (title, LSP code-action kind, on a selection or on a
+diagnostic), what the model is asked (`task`) and what happens to the answer: `edit` replaces
+the selection through a version-guarded `workspace/applyEdit` (a one-shot request), `answer`
+is shown and joins the workspace's conversation. The command of a row is `deepseek.<name>`;
+its argument is one JSON object `{uri, range, version?, diagnostic?}` (SPEC §3). The server
+registers one command per row and lists the rows in `textDocument/codeAction`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
-import logging
-import os
-import re
-import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
-from lsprotocol import types as lsp
-from lsprotocol.converters import get_converter
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
-
-from deepseek_lsp.api.errors import DeepSeekError
-from deepseek_lsp.api.models import pick_chat_model, pick_fim_model
-from deepseek_lsp.api.types import ChatDelta
-from deepseek_lsp.chat.extract import extract_code, plan_edit
 from deepseek_lsp.chat.prompts import (
-    EDIT_KINDS,
-    ActionKind,
-    Diagnostic,
+    EDIT_FORMAT,
+    MAX_EDIT_CHARS,
+    MAX_SELECTION_CHARS,
     Excerpt,
-    action_messages,
-    action_prompt,
-    excerpt_of,
-    file_selection_end,
-    question_prompt,
-    selection_too_large,
+    describe_excerpt,
+    system_message,
+    user_message,
 )
-from deepseek_lsp.chat.session import ChatAnswer, Sessions, stream_answer
-from deepseek_lsp.completion.context import is_excluded
-from deepseek_lsp.completion.secrets import redact
 
-if TYPE_CHECKING:
-    from deepseek_lsp.documents import Document
-    from deepseek_lsp.server import DeepSeekLanguageServer
-
-log = logging.getLogger(__name__)
-_converter = get_converter()
-
-TITLES: dict[str, str] = {
-    "explain": "DeepSeek: Explain",
-    "refactor": "DeepSeek: Improve/refactor",
-    "document": "DeepSeek: Add documentation",
-    "tests": "DeepSeek: Write tests",
-    "chat": "DeepSeek: Ask about the selection",
-}
-ACTION_KINDS: dict[str, str] = {
-    "explain": lsp.CodeActionKind.Refactor,
-    "refactor": lsp.CodeActionKind.RefactorRewrite,
-    "document": lsp.CodeActionKind.RefactorRewrite,
-    "tests": lsp.CodeActionKind.Refactor,
-    "chat": lsp.CodeActionKind.Refactor,
-    "fix": lsp.CodeActionKind.QuickFix,
-}
-CODE_ACTION_OPTIONS = lsp.CodeActionOptions(code_action_kinds=[
-    lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.Refactor, lsp.CodeActionKind.RefactorRewrite,
-])
-REPORT_EVERY_S = 0.1
-ANSWER_FILES_KEPT = 50
+Result = Literal["edit", "answer"]
 
 
-# -- code actions (pure) --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Action:
+    name: str  # the command is `deepseek.<name>`
+    title: str
+    code_action_kind: str  # an LSP CodeActionKind value
+    task: str  # what the model is asked, before the code
+    result: Result
+    on_diagnostic: bool = False  # offered once per diagnostic (over its whole lines)
+
+    @property
+    def command(self) -> str:
+        return f"deepseek.{self.name}"
+
+    @property
+    def edits(self) -> bool:
+        return self.result == "edit"
 
 
-def range_json(r: lsp.Range) -> dict[str, Any]:
-    return {"start": {"line": r.start.line, "character": r.start.character},
-            "end": {"line": r.end.line, "character": r.end.character}}
+#: Task texts are kept free of each other's key words ("fix", "tests", "document", "improve",
+#: "explain"), so that the task is unambiguous to the model and to the simulator.
+ACTIONS: tuple[Action, ...] = (
+    Action("explain", "DeepSeek: Explain", "refactor",
+           "Explain the selected code: what it is for, how it works step by step, and anything "
+           "surprising or risky in it. Be concise.", "answer"),
+    Action("refactor", "DeepSeek: Improve/refactor", "refactor.rewrite",
+           "Improve the selected code: make it clearer, simpler and more idiomatic without "
+           "changing its behaviour or its public names. " + EDIT_FORMAT, "edit"),
+    Action("document", "DeepSeek: Add documentation", "refactor.rewrite",
+           "Add documentation to the selected code: a docstring or doc comment in the usual "
+           "style of the language for every function, class and method in it that lacks one, "
+           "and a short comment where the logic is not obvious. Do not change the code itself. "
+           + EDIT_FORMAT, "edit"),
+    Action("tests", "DeepSeek: Write tests", "refactor",
+           "Write unit tests for the selected code with the test framework usual for this "
+           "language and project. Cover the normal cases and the edge cases. Reply with one "
+           "fenced code block holding a complete test file, then one line saying where to put "
+           "it.", "answer"),
+    Action("fix", "DeepSeek: Fix", "quickfix",
+           "Fix the problem in the selected code. " + EDIT_FORMAT, "edit", on_diagnostic=True),
+)
+ACTION_BY_NAME: dict[str, Action] = {a.name: a for a in ACTIONS}
+EDIT_KINDS: frozenset[str] = frozenset(a.name for a in ACTIONS if a.edits)
+
+#: "Ask about the selection": offered beside the actions, runs `deepseek.chat` (whose argument
+#: also takes a `question`; without one the model gets `prompts.DEFAULT_QUESTION`).
+ASK = ("DeepSeek: Ask about the selection", "refactor", "deepseek.chat")
 
 
-def _kind_wanted(kind: str, only: list[str] | None) -> bool:
-    return not only or any(kind == o or kind.startswith(o + ".") for o in only)
+@dataclass(frozen=True)
+class Diagnostic:
+    """The part of an LSP diagnostic a fix prompt needs."""
+
+    message: str
+    line: int  # 1-based
+    source: str | None = None
+    code: str | None = None
+
+    def describe(self) -> str:
+        origin = " ".join(x for x in (self.source, f"[{self.code}]" if self.code else None) if x)
+        return f"line {self.line}: {self.message.strip()}" + (f" ({origin})" if origin else "")
 
 
-def _one_line(text: str, limit: int = 60) -> str:
+def one_line(text: str, limit: int = 60) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
-def list_actions(
-    uri: str,
-    selection: lsp.Range,
-    version: int,
-    diagnostics: list[lsp.Diagnostic],
-    only: list[str] | None,
-    line_end: Callable[[int], int],
-) -> list[lsp.CodeAction]:
-    """The actions for a selection and the diagnostics in the context.
-
-    Selection actions need a non-empty selection; a fix covers the whole lines of its
-    diagnostic (`line_end(line)` is the character count of a line in the client's encoding),
-    so the model sees and rewrites complete statements.
-    """
-    actions: list[lsp.CodeAction] = []
-    if selection.start != selection.end:
-        for name in ("explain", "refactor", "document", "tests", "chat"):
-            if not _kind_wanted(ACTION_KINDS[name], only):
-                continue
-            argument = {"uri": uri, "range": range_json(selection), "version": version}
-            command = f"deepseek.{name}"
-            actions.append(lsp.CodeAction(
-                title=TITLES[name], kind=ACTION_KINDS[name],
-                command=lsp.Command(title=TITLES[name], command=command, arguments=[argument]),
-            ))
-    if _kind_wanted(lsp.CodeActionKind.QuickFix, only):
-        for diag in diagnostics:
-            lines = lsp.Range(lsp.Position(diag.range.start.line, 0),
-                              lsp.Position(diag.range.end.line, line_end(diag.range.end.line)))
-            argument = {"uri": uri, "range": range_json(lines), "version": version,
-                        "diagnostic": _converter.unstructure(diag)}
-            title = f"DeepSeek: Fix: {_one_line(diag.message)}"
-            actions.append(lsp.CodeAction(
-                title=title, kind=lsp.CodeActionKind.QuickFix, diagnostics=[diag],
-                command=lsp.Command(title=title, command="deepseek.fix", arguments=[argument]),
-            ))
-    return actions
+def title_of(action: Action, diagnostic: Diagnostic | None = None) -> str:
+    """The action's title; a fix names its diagnostic."""
+    if action.on_diagnostic and diagnostic is not None:
+        return f"{action.title}: {one_line(diagnostic.message)}"
+    return action.title
 
 
-# -- command arguments (pure) ---------------------------------------------------------------------
+def kind_wanted(kind: str, only: list[str] | None) -> bool:
+    """Whether a code-action kind passes the client's `only` filter (a prefix match)."""
+    return not only or any(kind == o or kind.startswith(o + ".") for o in only)
 
 
-@dataclass(frozen=True)
-class Target:
-    """A command's argument, checked."""
-
-    uri: str | None = None
-    range: lsp.Range | None = None
-    version: int | None = None
-    diagnostic: lsp.Diagnostic | None = None
-    question: str = ""
-    new_session: bool = False
-    work_done_token: str | int | None = None
-    reasoning: bool | None = None
+def action_prompt(name: str, excerpt: Excerpt, diagnostic: Diagnostic | None = None) -> str:
+    """The user message of a code action: the task, then the code."""
+    action = ACTION_BY_NAME[name]
+    task = action.task
+    if action.on_diagnostic:
+        problem = (f"The editor reports at {diagnostic.describe()}." if diagnostic
+                   else "Find the most likely mistake.")
+        task = f"{problem} {task}"
+    return f"{task}\n\n{describe_excerpt(excerpt)}"
 
 
-def invalid(message: str, kind: str = "invalid_arguments") -> JsonRpcException:
-    return JsonRpcInvalidParams(message=message, data={"kind": kind})
+def action_messages(
+    name: str, excerpt: Excerpt, diagnostic: Diagnostic | None = None
+) -> list[dict[str, Any]]:
+    """A one-shot request for a code action (edit kinds do not join the history)."""
+    return [system_message(), user_message(action_prompt(name, excerpt, diagnostic))]
 
 
-def api_failure(error: DeepSeekError) -> JsonRpcException:
-    """A failed DeepSeek call as the command's error response (the module docstring)."""
-    data: dict[str, Any] = {"kind": error.kind, "status": error.status}
-    if error.retry_after is not None:
-        data["retryAfter"] = error.retry_after
-    return JsonRpcException(message=error.user_message, code=lsp.LSPErrorCodes.RequestFailed,
-                            data=data)
-
-
-def parse_target(args: tuple[Any, ...], *, needs_selection: bool) -> Target:
-    """The one JSON-object argument of a chat command (SPEC §3)."""
-    if len(args) > 1 or (args and not isinstance(args[0], dict | type(None))):
-        raise invalid("expected one JSON object argument")
-    obj: dict[str, Any] = dict(args[0] or {}) if args else {}
-    uri, rng = obj.get("uri"), obj.get("range")
-    if uri is not None and not isinstance(uri, str):
-        raise invalid("`uri` must be a string")
-    try:
-        parsed_range = _converter.structure(rng, lsp.Range) if rng is not None else None
-        diagnostic = (_converter.structure(obj["diagnostic"], lsp.Diagnostic)
-                      if obj.get("diagnostic") is not None else None)
-    except Exception:
-        raise invalid("`range` or `diagnostic` is not an LSP Range/Diagnostic") from None
-    if needs_selection and (uri is None or parsed_range is None):
-        raise invalid("expected {uri, range}")
-    if parsed_range is not None and uri is None:
-        raise invalid("`range` needs `uri`")
-    question = obj.get("question")
-    if question is not None and not isinstance(question, str):
-        raise invalid("`question` must be a string")
-    version = obj.get("version")
-    token = obj.get("workDoneToken")
-    reasoning = obj.get("reasoning")
-    return Target(
-        uri=uri, range=parsed_range,
-        version=version if isinstance(version, int) and not isinstance(version, bool) else None,
-        diagnostic=diagnostic, question=question or "",
-        new_session=bool(obj.get("newSession")),
-        work_done_token=token if isinstance(token, str | int) else None,
-        reasoning=reasoning if isinstance(reasoning, bool) else None,
-    )
-
-
-# -- answers on disk (pure but for the write) -----------------------------------------------------
-
-
-def answers_dir() -> Path:
-    """`$XDG_CACHE_HOME/deepseek-lsp/answers` (default `~/.cache/...`)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "deepseek-lsp" / "answers"
-
-
-def answer_markdown(title: str, question: str, answer: ChatAnswer, where: str | None) -> str:
-    """The answer as a Markdown page: what was asked, the reasoning folded away, the answer."""
-    parts = [f"# {title}", ""]
-    if where:
-        parts += [f"*{where}* · {answer.model}", ""]
-    if question:
-        parts += ["> " + question.strip().replace("\n", "\n> "), ""]
-    if answer.reasoning_content:
-        parts += ["<details><summary>Reasoning</summary>", "", answer.reasoning_content.strip(),
-                  "", "</details>", ""]
-    parts += [answer.content.strip(), ""]
-    return "\n".join(parts)
-
-
-def write_answer(markdown: str, title: str, directory: Path | None = None) -> Path:
-    """Write the page under the cache directory, keeping the newest files only."""
-    directory = directory or answers_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "answer"
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = directory / f"{stamp}-{slug}-{uuid.uuid4().hex[:6]}.md"
-    path.write_text(markdown, encoding="utf-8")
-    old = sorted(directory.glob("*.md"), key=lambda p: p.stat().st_mtime)[:-ANSWER_FILES_KEPT]
-    for stale in old:
-        with contextlib.suppress(OSError):
-            stale.unlink()
-    return path
-
-
-def progress_tail(text: str, limit: int = 80) -> str:
-    """The end of the answer so far, on one line (what a progress notification can show)."""
-    line = " ".join(text[-4 * limit:].split())
-    return line if len(line) <= limit else "…" + line[-(limit - 1):]
-
-
-# -- running a command ----------------------------------------------------------------------------
-
-
-@dataclass
-class Job:
-    task: asyncio.Task[ChatAnswer]
-    reason: str = "cancelled"
-
-    def cancel(self, reason: str) -> None:
-        if not self.task.done():
-            self.reason = reason
-            self.task.cancel()
-
-
-class ChatService:
-    """Sessions, running jobs and the LSP side of a chat: progress, documents, edits."""
-
-    def __init__(self, server: DeepSeekLanguageServer) -> None:
-        self.server = server
-        self.sessions = Sessions()
-        self.running: dict[str, Job] = {}  # answer kinds, per workspace
-
-    # -- documents and context --------------------------------------------------------------------
-
-    def workspace_key(self, uri: str | None) -> str:
-        """The workspace folder holding `uri` (the conversation's scope)."""
-        ws = self.server.workspace
-        if uri:
-            for folder in ws.folders.values():
-                if uri.startswith(folder.uri.rstrip("/") + "/"):
-                    return folder.uri
-        return ws.root_uri or ""
-
-    def document(self, uri: str) -> Document:
-        doc = self.server.documents.get(uri)
-        if doc is None:
-            raise invalid(f"{uri} is not open in the editor", "not_open")
-        return doc
-
-    def check_not_excluded(self, uri: str) -> str:
-        path = self.server.relative_path(uri)
-        if is_excluded(path, self.server.settings.exclude):
-            message = (f"DeepSeek: {path} matches the `exclude` setting, so its content is never "
-                       "sent.")
-            raise JsonRpcException(message=message, code=lsp.LSPErrorCodes.RequestFailed,
-                                   data={"kind": "excluded"})
-        return path
-
-    def selection_offsets(self, doc: Document, r: lsp.Range) -> tuple[int, int]:
-        """Offsets of a range; an empty one means its whole line(s)."""
-        enc = self.server.encoding
-        start = doc.offset_at(r.start.line, r.start.character, enc)
-        end = doc.offset_at(r.end.line, r.end.character, enc)
-        start, end = min(start, end), max(start, end)
-        if start == end:
-            line = doc.line_of_offset(start)
-            start, end = doc.line_start(line), doc.line_end(line)
-        return start, end
-
-    def excerpt(self, doc: Document, path: str, start: int, end: int, kind: str) -> Excerpt:
-        problem = selection_too_large(kind, end - start)
-        if problem is not None:
-            raise invalid(f"DeepSeek: {problem}.", "too_large")
-        excerpt = excerpt_of(doc.text, start, end, path=path, language_id=doc.language_id)
-        if not self.server.settings.redact_secrets:
-            return excerpt
-        return dataclasses.replace(excerpt, selection=redact(excerpt.selection),
-                                   before=redact(excerpt.before), after=redact(excerpt.after))
-
-    # -- progress ---------------------------------------------------------------------------------
-
-    async def progress_token(self, target: Target) -> str | int | None:
-        """The client's token from the argument, or a fresh server-created one, or None."""
-        from deepseek_lsp.server import COMMAND_WORK_DONE_TOKEN  # (server imports this module)
-
-        progress = self.server.work_done_progress
-        given = target.work_done_token
-        if given is None:
-            given = COMMAND_WORK_DONE_TOKEN.get()  # the standard place: the request's params
-        if given is not None and given not in progress.tokens:
-            return given
-        window = self.server.client_capabilities.window
-        if not (window and window.work_done_progress):
-            return None
-        token = str(uuid.uuid4())
-        try:
-            await asyncio.wait_for(progress.create_async(token), timeout=5)
-        except Exception as error:  # a client that refuses still gets its answer
-            log.info("window/workDoneProgress/create failed: %s", type(error).__name__)
-            return None
-        return token
-
-    # -- the job ----------------------------------------------------------------------------------
-
-    async def run(
-        self, title: str, token: str | int | None, messages: list[dict[str, Any]],
-        reasoning: bool | None, supersede_key: str | None,
-    ) -> ChatAnswer:
-        """Stream one answer with progress; cancellable by progress cancel, `$/cancelRequest`
-        and supersession. Raises the JSON-RPC errors of the module docstring."""
-        ls = self.server
-        progress = ls.work_done_progress
-        if token is not None:
-            progress.begin(token, lsp.WorkDoneProgressBegin(
-                title=title, cancellable=True, message="waiting for DeepSeek…"))
-
-        def send(value: dict[str, Any]) -> None:
-            if token is not None:
-                ls.protocol.notify(lsp.PROGRESS, lsp.ProgressParams(token=token, value=value))
-
-        reporter = _Reporter(send)
-        settings = ls.settings
-        client, resolver = ls.backend.session(settings)
-        ls.stats.chat_requests += 1
-        job = Job(asyncio.ensure_future(stream_answer(
-            client, resolver, settings, messages, reasoning=reasoning, on_delta=reporter.delta)))
-        if supersede_key is not None:
-            previous = self.running.get(supersede_key)
-            if previous is not None:
-                previous.cancel("superseded by a newer question")
-            self.running[supersede_key] = job
-        self._link_cancellation(job, token)
-        end = "failed"
-        try:
-            answer = await job.task
-            end = "done"
-            return answer
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise  # the server itself is stopping this handler
-            end = job.reason
-            kind = "superseded" if job.reason.startswith("superseded") else "cancelled"
-            raise JsonRpcRequestCancelled(message=f"DeepSeek: {job.reason}.",
-                                          data={"kind": kind}) from None
-        except DeepSeekError as error:
-            raise api_failure(error) from None
-        finally:
-            if supersede_key is not None and self.running.get(supersede_key) is job:
-                del self.running[supersede_key]
-            if token is not None:
-                if end == "done":
-                    reporter.flush()
-                progress.end(token, lsp.WorkDoneProgressEnd(message=end))
-                progress.tokens.pop(token, None)
-
-    def _link_cancellation(self, job: Job, token: str | int | None) -> None:
-        """Cancel the job when the client cancels the progress or the request itself."""
-        loop = asyncio.get_running_loop()
-
-        def on_done(reason: str) -> Callable[[Any], None]:
-            def callback(future: Any) -> None:
-                if future.cancelled():
-                    loop.call_soon_threadsafe(job.cancel, reason)
-            return callback
-
-        if token is not None:
-            future = self.server.work_done_progress.tokens.get(token)
-            if future is not None:
-                future.add_done_callback(on_done("cancelled"))
-        # pygls answers `$/cancelRequest` for executeCommand by cancelling the request's outer
-        # future only; the handler's body runs on unless it is told, which happens here.
-        protocol = self.server.protocol
-        request = getattr(protocol, "_request_futures", {}).get(protocol.msg_id)
-        if request is not None:
-            request.add_done_callback(on_done("cancelled"))
-
-    # -- after the answer -------------------------------------------------------------------------
-
-    async def show_answer(self, title: str, question: str, answer: ChatAnswer,
-                          where: str | None) -> str | None:
-        """Write the answer as Markdown and show it, where the client can show documents;
-        elsewhere show it as a message. Returns the file's URI when one was written."""
-        ls = self.server
-        window = ls.client_capabilities.window
-        if not (window and window.show_document and window.show_document.support):
-            ls.show_message(f"{title}\n\n{answer.content}")
-            return None
-        try:
-            path = write_answer(answer_markdown(title, question, answer, where), title)
-        except OSError as error:
-            log.warning("could not write the answer: %s", error)
-            ls.show_message(f"{title}\n\n{answer.content}")
-            return None
-        uri = path.as_uri()
-        try:
-            await asyncio.wait_for(ls.window_show_document_async(
-                lsp.ShowDocumentParams(uri=uri, take_focus=False)), timeout=10)
-        except Exception as error:
-            log.info("window/showDocument failed: %s", type(error).__name__)
-        return uri
-
-    async def apply(
-        self, title: str, doc_uri: str, version: int, start: int, original: str,
-        answer: ChatAnswer,
-    ) -> dict[str, Any]:
-        """Replace the selection with the answer's code, only if nothing changed meanwhile."""
-        ls = self.server
-
-        def refuse(reason: str) -> dict[str, Any]:
-            ls.show_message(f"{title}: nothing changed — {reason}.", lsp.MessageType.Warning)
-            return {"applied": False, "reason": reason}
-
-        doc = ls.documents.get(doc_uri)
-        if doc is None or doc.version != version:
-            return refuse("the document was edited while DeepSeek was answering; "
-                          "run the action again")
-        lead = doc.text[doc.line_start(doc.line_of_offset(start)) : start]
-        edit = plan_edit(answer.content, original=original, lead=lead,
-                         language_id=doc.language_id, truncated=answer.truncated)
-        if isinstance(edit, str):
-            return refuse(edit)
-        text_edit = lsp.TextEdit(range=ls.to_range(doc, start + edit.start, start + edit.end),
-                                 new_text=edit.text)
-        workspace = ls.client_capabilities.workspace
-        versioned = bool(workspace and workspace.workspace_edit
-                         and workspace.workspace_edit.document_changes)
-        if versioned:
-            ws_edit = lsp.WorkspaceEdit(document_changes=[lsp.TextDocumentEdit(
-                text_document=lsp.OptionalVersionedTextDocumentIdentifier(doc_uri, version),
-                edits=[text_edit])])
-        else:
-            ws_edit = lsp.WorkspaceEdit(changes={doc_uri: [text_edit]})
-        try:
-            result = await asyncio.wait_for(ls.workspace_apply_edit_async(
-                lsp.ApplyWorkspaceEditParams(edit=ws_edit, label=title)), timeout=30)
-        except Exception as error:
-            return refuse(f"the editor did not apply the edit ({type(error).__name__})")
-        if not result.applied:
-            return refuse(f"the editor refused the edit ({result.failure_reason or 'no reason'})")
-        return {"applied": True, "edit": {"range": range_json(text_edit.range),
-                                          "newText": text_edit.new_text}}
-
-
-class _Reporter:
-    """Turns answer deltas into `$/progress` reports, at most one per `REPORT_EVERY_S`.
-
-    A report's `message` is the tail of the answer so far (what any client can show); the
-    extra keys `delta` and `reasoning` carry the text since the previous report, so a client
-    that reads them can show the whole answer as it streams. `flush` sends what is left.
-    """
-
-    def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
-        self._send = send
-        self._content: list[str] = []
-        self._pending: list[str] = []
-        self._pending_reasoning: list[str] = []
-        self._last = 0.0
-
-    def delta(self, delta: ChatDelta) -> None:
-        self._content.append(delta.content)
-        self._pending.append(delta.content)
-        self._pending_reasoning.append(delta.reasoning_content)
-        if time.monotonic() - self._last >= REPORT_EVERY_S:
-            self.flush()
-
-    def flush(self) -> None:
-        delta, reasoning = "".join(self._pending), "".join(self._pending_reasoning)
-        if not delta and not reasoning:
-            return
-        self._pending.clear()
-        self._pending_reasoning.clear()
-        self._last = time.monotonic()
-        text = "".join(self._content)
-        value: dict[str, Any] = {"kind": "report",
-                                 "message": progress_tail(text) if text else "thinking…"}
-        if delta:
-            value["delta"] = delta
-        if reasoning:
-            value["reasoning"] = reasoning
-        self._send(value)
-
-
-# -- command bodies -------------------------------------------------------------------------------
-
-
-async def run_chat(service: ChatService, target: Target) -> dict[str, Any]:
-    """`deepseek.chat {question, uri?, range?, newSession?}` → `{content, reasoningContent?,
-    usage, model}`; the conversation continues unless `newSession`. A `uri` without a
-    `range` asks about the file (its first `FILE_QUESTION_CHARS`)."""
-    await service.server.wait_for_settings()
-    excerpt, where = None, None
-    if target.uri is not None:
-        path = service.check_not_excluded(target.uri)
-        doc = service.document(target.uri)
-        if target.range is not None:
-            start, end = service.selection_offsets(doc, target.range)
-        else:  # a question about the file
-            start, end = 0, file_selection_end(doc.text)
-        excerpt = service.excerpt(doc, path, start, end, "chat")
-        where = f"{path}:{excerpt.start_line}-{excerpt.end_line}"
-    key = service.workspace_key(target.uri)
-    conversation = service.sessions.get(key, new=target.new_session)
-    prompt = question_prompt(target.question, excerpt)
-    token = await service.progress_token(target)
-    answer = await service.run("DeepSeek: Chat", token, conversation.messages(prompt),
-                               target.reasoning, supersede_key=key)
-    conversation.add(prompt, answer.content)
-    result = answer.to_json()
-    shown = await service.show_answer("DeepSeek: Chat", target.question, answer, where)
-    if shown:
-        result["documentUri"] = shown
-    return result
-
-
-def _diagnostic(d: lsp.Diagnostic | None) -> Diagnostic | None:
-    if d is None:
+def selection_too_large(name: str, length: int) -> str | None:
+    """Why a selection of `length` characters is too large for action `name` (or `chat`)."""
+    edits = name in EDIT_KINDS
+    limit = MAX_EDIT_CHARS if edits else MAX_SELECTION_CHARS
+    if length <= limit:
         return None
-    return Diagnostic(message=d.message, line=d.range.start.line + 1, source=d.source,
-                      code=None if d.code is None else str(d.code))
-
-
-async def run_action(service: ChatService, kind: ActionKind, target: Target) -> dict[str, Any]:
-    """The code actions' commands `{uri, range, version?, diagnostic?}`: edit kinds return
-    `{applied, reason?, edit?}` with the answer; answer kinds return the answer (`tests`
-    also its `code`)."""
-    await service.server.wait_for_settings()
-    assert target.uri is not None and target.range is not None
-    ls = service.server
-    diagnostic = _diagnostic(target.diagnostic)
-    title = TITLES.get(kind) or "DeepSeek: Fix" + (
-        f": {_one_line(diagnostic.message)}" if diagnostic else "")
-    path = service.check_not_excluded(target.uri)
-    doc = service.document(target.uri)
-    if kind in EDIT_KINDS and target.version is not None and target.version != doc.version:
-        reason = "the document changed since the action was offered; run it again"
-        ls.show_message(f"{title}: nothing changed — {reason}.", lsp.MessageType.Warning)
-        return {"applied": False, "reason": reason}
-    version = doc.version
-    start, end = service.selection_offsets(doc, target.range)
-    original = doc.text[start:end]  # the document object changes as the user types
-    excerpt = service.excerpt(doc, path, start, end, kind)
-    token = await service.progress_token(target)
-    if kind in EDIT_KINDS:
-        answer = await service.run(title, token, action_messages(kind, excerpt, diagnostic),
-                                   target.reasoning, supersede_key=None)
-        return {**answer.to_json(),
-                **await service.apply(title, target.uri, version, start, original, answer)}
-    prompt = action_prompt(kind, excerpt, diagnostic)  # explain/tests join the conversation
-    key = service.workspace_key(target.uri)
-    conversation = service.sessions.get(key)
-    answer = await service.run(title, token, conversation.messages(prompt), target.reasoning,
-                               supersede_key=key)
-    conversation.add(prompt, answer.content)
-    result = answer.to_json()
-    if kind == "tests":
-        code = extract_code(answer.content, language_id=doc.language_id).code
-        if code is not None:
-            result["code"] = code
-    where = f"{path}:{excerpt.start_line}-{excerpt.end_line}"
-    shown = await service.show_answer(title, "", answer, where)
-    if shown:
-        result["documentUri"] = shown
-    return result
-
-
-async def run_balance(service: ChatService) -> dict[str, Any]:
-    """`deepseek.balance`: shown as a message and returned."""
-    await service.server.wait_for_settings()
-    client, _ = service.server.backend.session()
-    try:
-        balance = await client.balance()
-    except DeepSeekError as error:
-        raise api_failure(error) from None
-    message = balance.describe()
-    service.server.show_message(f"DeepSeek: {message}")
-    return {
-        "isAvailable": balance.is_available,
-        "balances": [{"currency": b.currency, "totalBalance": b.total_balance,
-                      "grantedBalance": b.granted_balance,
-                      "toppedUpBalance": b.topped_up_balance} for b in balance.infos],
-        "message": message,
-    }
-
-
-async def run_models(service: ChatService) -> dict[str, Any]:
-    """`deepseek.models`: what the account lists and what `auto` picks from it."""
-    await service.server.wait_for_settings()
-    settings = service.server.settings
-    client, _ = service.server.backend.session()
-    try:
-        ids = [m.id for m in await client.list_models()]
-    except DeepSeekError as error:
-        raise api_failure(error) from None
-    fim, chat = pick_fim_model(ids), pick_chat_model(ids, reasoning=False)
-    listed = ", ".join(i + (" (auto)" if i in (fim, chat) else "") for i in ids) or "none"
-    service.server.show_message(f"DeepSeek models: {listed}")
-    return {
-        "models": ids,
-        "autoFim": fim,
-        "autoChat": chat,
-        "autoChatReasoning": pick_chat_model(ids, reasoning=True),
-        "model": settings.model,
-        "chatModel": settings.chat_model,
-        "chatReasoning": settings.chat_reasoning,
-    }
-
-
-
-
-
-# -- registration ---------------------------------------------------------------------------------
-
-
-def register(server: DeepSeekLanguageServer) -> None:
-    """Add the code action feature and the chat commands to `server`.
-
-    The command handlers close over one `ChatService` and take no `ls` parameter: pygls
-    resolves a command's annotations at call time, and the server class is not importable
-    here (it imports this module).
-    """
-    service = ChatService(server)
-
-    @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, CODE_ACTION_OPTIONS)
-    def code_action(
-        ls: DeepSeekLanguageServer, params: lsp.CodeActionParams
-    ) -> list[lsp.CodeAction] | None:
-        """DeepSeek's actions for the selection and the diagnostics under it."""
-        uri = params.text_document.uri
-        doc = ls.documents.get(uri)
-        if doc is None or is_excluded(ls.relative_path(uri), ls.settings.exclude):
-            return None
-        enc = ls.encoding
-        return list_actions(
-            uri, params.range, doc.version, list(params.context.diagnostics or []),
-            list(params.context.only) if params.context.only else None,
-            lambda line: doc.position_at(doc.line_end(line), enc)[1],
-        )
-
-    @server.command("deepseek.chat")
-    async def chat(*args: Any) -> dict[str, Any]:
-        """Ask a question, optionally about a selection; streamed, with history."""
-        return await run_chat(service, parse_target(args, needs_selection=False))
-
-    def action_command(kind: ActionKind) -> None:
-        async def command(*args: Any) -> dict[str, Any]:
-            return await run_action(service, kind, parse_target(args, needs_selection=True))
-
-        command.__doc__ = f"The `{kind}` code action's command."
-        server.command(f"deepseek.{kind}")(command)
-
-    for kind in ("explain", "refactor", "document", "tests", "fix"):
-        action_command(kind)  # type: ignore[arg-type]
-
-    @server.command("deepseek.balance")
-    async def balance(*_args: Any) -> dict[str, Any]:
-        """The account's balance."""
-        return await run_balance(service)
-
-    @server.command("deepseek.models")
-    async def models(*_args: Any) -> dict[str, Any]:
-        """The models the account may use, and the `auto` picks."""
-        return await run_models(service)
+    what = "an edit" if edits else "a question"
+    return (f"the selection is too large for {what} ({length:,} characters, at most "
+            f"{limit:,}); select less code")

@@ -14,7 +14,8 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from deepseek_lsp.completion.secrets import PLACEHOLDER
+from deepseek_lsp.languages import same_family
+from deepseek_lsp.privacy import PLACEHOLDER
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*)$")
 _COMMENT = r"^\s*(?:#|//|/\*|--|;+|<!--)\s*[\[(]?\s*"
@@ -32,20 +33,6 @@ _PROSE_CHARS = re.compile(r"[A-Za-z\u00c0-\uffff\s.,:!?'’\"()`*\-]")
 _NOT_CODE_TAGS = frozenset({"diff", "patch", "console", "output", "shell-session", "log"})
 #: Tags models use for code of any language.
 _NEUTRAL_TAGS = frozenset({"", "text", "txt", "plaintext", "code"})
-_TAG_ALIASES = {
-    "py": "python", "python3": "python", "py3": "python", "js": "javascript", "node": "javascript",
-    "mjs": "javascript", "ts": "typescript", "jsx": "javascriptreact",
-    "tsx": "typescriptreact", "sh": "shellscript", "bash": "shellscript", "zsh": "shellscript",
-    "shell": "shellscript", "rs": "rust", "golang": "go", "c++": "cpp", "cc": "cpp",
-    "hpp": "cpp", "cxx": "cpp", "cs": "csharp", "c#": "csharp", "yml": "yaml", "rb": "ruby",
-    "kt": "kotlin", "md": "markdown", "objc": "objective-c", "ex": "elixir", "hs": "haskell",
-}
-_FAMILIES = (
-    frozenset({"javascript", "javascriptreact", "typescript", "typescriptreact"}),
-    frozenset({"c", "cpp", "objective-c", "objective-cpp"}),
-)
-
-
 @dataclass(frozen=True)
 class CodeBlock:
     """One fenced block: its language tag (lower case, may be empty) and its code."""
@@ -97,18 +84,11 @@ def code_blocks(markdown: str) -> list[CodeBlock]:
     return blocks
 
 
-def normalize_tag(tag: str) -> str:
-    return _TAG_ALIASES.get(tag, tag)
-
-
 def tag_fits(tag: str, language_id: str | None) -> bool:
     """Whether a block tagged `tag` can be code of `language_id`."""
     if tag in _NEUTRAL_TAGS or not language_id:
         return True
-    tag, language_id = normalize_tag(tag), normalize_tag(language_id)
-    if tag == language_id:
-        return True
-    return any(tag in family and language_id in family for family in _FAMILIES)
+    return same_family(tag, language_id)
 
 
 def _similarity(a: str, b: str) -> float:

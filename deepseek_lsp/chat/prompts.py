@@ -5,21 +5,20 @@ then the selected code as the first fenced block, then the code before and after
 context. The selection comes first so that "the code block" in the instruction can only mean
 the selection; the surrounding code is budgeted in characters and cut at line boundaries.
 
-Edit kinds (`refactor`, `document`, `fix`) ask for exactly one fenced block holding the whole
-replacement of the selection; `chat/extract.py` takes it out of the answer.
+What each code action asks for is in the table of `chat/actions.py`; edit kinds ask for
+exactly one fenced block holding the whole replacement of the selection (`EDIT_FORMAT`), which
+`chat/extract.py` takes out of the answer. Excerpts are redacted here, in `excerpt_of`, for the
+server and the command line alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from deepseek_lsp.completion.tokens import chars_for_tokens
-
-ActionKind = Literal["explain", "refactor", "document", "tests", "fix"]
-
-#: Kinds whose answer replaces the selection (through a version-guarded `workspace/applyEdit`).
-EDIT_KINDS: frozenset[str] = frozenset({"refactor", "document", "fix"})
+from deepseek_lsp.languages import fence_tag
+from deepseek_lsp.privacy import redact
 
 #: The whole file is sent as context when it is at most this long; otherwise windows of
 #: `BEFORE_CHARS` / `AFTER_CHARS` around the selection (≈ 2,000 and 800 tokens of code).
@@ -46,53 +45,9 @@ EDIT_FORMAT = (
     "three short bullet points what you changed."
 )
 
-#: What each kind asks for. Kept free of each other's key words ("fix", "tests", "document",
-#: "improve", "explain"), so that the task is unambiguous to the model and to the simulator.
-TASKS: dict[str, str] = {
-    "explain": (
-        "Explain the selected code: what it is for, how it works step by step, and anything "
-        "surprising or risky in it. Be concise."
-    ),
-    "refactor": (
-        "Improve the selected code: make it clearer, simpler and more idiomatic without "
-        "changing its behaviour or its public names. " + EDIT_FORMAT
-    ),
-    "document": (
-        "Add documentation to the selected code: a docstring or doc comment in the usual style "
-        "of the language for every function, class and method in it that lacks one, and a "
-        "short comment where the logic is not obvious. Do not change the code itself. "
-        + EDIT_FORMAT
-    ),
-    "tests": (
-        "Write unit tests for the selected code with the test framework usual for this "
-        "language and project. Cover the normal cases and the edge cases. Reply with one "
-        "fenced code block holding a complete test file, then one line saying where to put it."
-    ),
-    "fix": "Fix the problem in the selected code. " + EDIT_FORMAT,
-}
-
 #: The question asked when "Ask about the selection" runs without one (the editor glue is
 #: expected to prompt for it; a bare client still gets a useful answer).
 DEFAULT_QUESTION = "What does the selected code do, and is anything in it likely to go wrong?"
-
-_FENCE_TAGS = {
-    "javascriptreact": "jsx", "typescriptreact": "tsx", "shellscript": "bash",
-    "plaintext": "text", "csharp": "csharp", "objective-c": "objc", "dockercompose": "yaml",
-}
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """The part of an LSP diagnostic a fix prompt needs."""
-
-    message: str
-    line: int  # 1-based
-    source: str | None = None
-    code: str | None = None
-
-    def describe(self) -> str:
-        origin = " ".join(x for x in (self.source, f"[{self.code}]" if self.code else None) if x)
-        return f"line {self.line}: {self.message.strip()}" + (f" ({origin})" if origin else "")
 
 
 @dataclass(frozen=True)
@@ -120,8 +75,10 @@ def excerpt_of(
     before_chars: int = BEFORE_CHARS,
     after_chars: int = AFTER_CHARS,
     whole_file_chars: int = WHOLE_FILE_CHARS,
+    redact_secrets: bool = False,
 ) -> Excerpt:
-    """The selection `text[start:end]` with context windows cut at line boundaries."""
+    """The selection `text[start:end]` with context windows cut at line boundaries; with
+    `redact_secrets`, likely secrets in all three parts are replaced (`privacy.redact`)."""
     start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
     start, end = min(start, end), max(start, end)
     selection = text[start:end]
@@ -133,22 +90,15 @@ def excerpt_of(
     start_line = text.count("\n", 0, start) + 1
     last = end - 1 if end > start and text[end - 1] == "\n" else end
     end_line = start_line + text.count("\n", start, max(start, last))
+    before, after = text[before_from:start], text[end:after_to]
+    if redact_secrets:
+        selection, before, after = redact(selection), redact(before), redact(after)
     return Excerpt(
         path=path, language_id=language_id, selection=selection,
-        before=text[before_from:start], after=text[end:after_to],
+        before=before, after=after,
         start_line=start_line, end_line=end_line,
         before_cut=before_from > 0, after_cut=after_to < len(text),
     )
-
-
-def selection_too_large(kind: str, length: int) -> str | None:
-    """Why a selection of `length` characters is too large for `kind`, or None."""
-    limit = MAX_EDIT_CHARS if kind in EDIT_KINDS else MAX_SELECTION_CHARS
-    if length <= limit:
-        return None
-    what = "an edit" if kind in EDIT_KINDS else "a question"
-    return (f"the selection is too large for {what} ({length:,} characters, at most "
-            f"{limit:,}); select less code")
 
 
 def file_selection_end(text: str, limit: int = FILE_QUESTION_CHARS) -> int:
@@ -172,13 +122,6 @@ def _line_end_at_or_before(text: str, offset: int, limit: int) -> int:
         return offset
     nl = text.rfind("\n", limit, offset)
     return limit if nl < 0 else nl + 1
-
-
-def fence_tag(language_id: str | None) -> str:
-    """The Markdown info string for an LSP language id."""
-    if not language_id:
-        return ""
-    return _FENCE_TAGS.get(language_id, language_id)
 
 
 def fenced(code: str, language_id: str | None) -> str:
@@ -211,31 +154,12 @@ def describe_excerpt(excerpt: Excerpt) -> str:
     return "\n\n".join(parts)
 
 
-def action_prompt(
-    kind: ActionKind, excerpt: Excerpt, diagnostic: Diagnostic | None = None
-) -> str:
-    """The user message of a code action: the task, then the code."""
-    task = TASKS[kind]
-    if kind == "fix":
-        problem = (f"The editor reports at {diagnostic.describe()}." if diagnostic
-                   else "Find the most likely mistake.")
-        task = f"{problem} {task}"
-    return f"{task}\n\n{describe_excerpt(excerpt)}"
-
-
 def question_prompt(question: str, excerpt: Excerpt | None = None) -> str:
     """The user message of a free question, optionally about a selection."""
     question = question.strip() or DEFAULT_QUESTION
     if excerpt is None:
         return question
     return f"{question}\n\n{describe_excerpt(excerpt)}"
-
-
-def action_messages(
-    kind: ActionKind, excerpt: Excerpt, diagnostic: Diagnostic | None = None
-) -> list[dict[str, Any]]:
-    """A one-shot request for a code action (edit kinds do not join the history)."""
-    return [system_message(), user_message(action_prompt(kind, excerpt, diagnostic))]
 
 
 def system_message() -> dict[str, Any]:

@@ -5,12 +5,12 @@ DeepSeek's chat API is stateless: every request carries the conversation so far.
 which DeepSeek rejects when sent back) and, for the next request, as many of the newest
 rounds as fit a token budget, estimated from characters (the tokenizer is too slow for this).
 
-`stream_answer` resolves the chat model and thinking mode (SPEC §1): `chatModel: auto` picks
-from `GET /models`; V4 models get `"thinking": {"type": "disabled"}` unless reasoning is
-asked for (`chatReasoning`, or the caller's choice), legacy names carry no flag
-(`deepseek-reasoner` reasons by name). It stops with `RequestTimeoutError` when the answer
-stalls and closes the HTTP connection whenever it is left early (cancellation included), so
-DeepSeek stops generating.
+`stream_answer` streams one answer through `ApiBackend.chat_stream`, which resolves the chat
+model and thinking mode (SPEC §1): `chatModel: auto` picks from `GET /models`; V4 models get
+`"thinking": {"type": "disabled"}` unless reasoning is asked for (`chatReasoning`, or the
+caller's choice), legacy names carry no flag (`deepseek-reasoner` reasons by name). It stops
+with `RequestTimeoutError` when the answer stalls and closes the HTTP connection whenever it is
+left early (cancellation included), so DeepSeek stops generating.
 """
 
 from __future__ import annotations
@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from deepseek_lsp.api.errors import RequestTimeoutError
-from deepseek_lsp.api.models import ModelResolver, uses_thinking_flag
 from deepseek_lsp.api.types import ChatDelta, Usage
 from deepseek_lsp.chat.prompts import system_message, user_message
 from deepseek_lsp.completion.tokens import CHARS_PER_TOKEN
 from deepseek_lsp.config import Settings
 
-if TYPE_CHECKING:  # httpx loads on first use, not at server start
-    from deepseek_lsp.api.client import ChatStream, DeepSeekClient
+if TYPE_CHECKING:
+    from deepseek_lsp.api.backend import ApiBackend
 
 #: Earlier rounds sent with a question, at most (the question itself is not counted).
 HISTORY_TOKENS = 16_000
@@ -128,8 +127,7 @@ def wants_reasoning(settings: Settings, reasoning: bool | None) -> bool:
 
 
 async def stream_answer(
-    client: DeepSeekClient,
-    resolver: ModelResolver,
+    backend: ApiBackend,
     settings: Settings,
     messages: Sequence[Mapping[str, Any]],
     *,
@@ -141,33 +139,22 @@ async def stream_answer(
     want = wants_reasoning(settings, reasoning)
     idle_s = IDLE_TIMEOUTS * settings.timeout_ms / 1000
     loop = asyncio.get_running_loop()
-
-    async def open_stream(model: str) -> tuple[str, ChatStream]:
-        thinking = want if uses_thinking_flag(model) else None
-        stream = client.chat_stream(messages, model=model, deadline_s=deadline_s,
-                                    thinking=thinking)
-        await stream.__aenter__()
-        return model, stream
-
     try:
         async with asyncio.timeout_at(loop.time() + idle_s) as idle:
-            model, stream = await resolver.call_with_rediscovery(
-                settings.chat_model, open_stream, chat=True, reasoning=want)
-            try:
+            async with backend.chat_stream(messages, settings, reasoning=want,
+                                           deadline_s=deadline_s) as stream:
                 idle.reschedule(loop.time() + idle_s)
                 async for delta in stream:
                     idle.reschedule(loop.time() + idle_s)
                     if on_delta is not None:
                         on_delta(delta)
                 result = stream.result
-            finally:
-                await stream.__aexit__(None, None, None)  # closes the connection if early
     except TimeoutError:
         raise RequestTimeoutError(f"the answer stalled for {idle_s:g} s") from None
     return ChatAnswer(
         content=result.content,
         reasoning_content=result.reasoning_content,
         usage=result.usage,
-        model=result.model or model,
+        model=result.model,
         finish_reason=result.finish_reason,
     )

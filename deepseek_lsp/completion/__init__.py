@@ -11,7 +11,6 @@ from deepseek_lsp.completion.postprocess import (
     advance_suggestion,
     postprocess,
 )
-from deepseek_lsp.completion.secrets import redact
 from deepseek_lsp.completion.tokens import CHARS_PER_TOKEN, chars_for_tokens, count_tokens
 
 __all__ = [
@@ -26,5 +25,4 @@ __all__ = [
     "chars_for_tokens",
     "count_tokens",
     "postprocess",
-    "redact",
 ]

@@ -1,7 +1,7 @@
 """Remembered completions and shared in-flight calls.
 
-The cache key is the exact request (`FimParams`); the cache is cleared whenever the settings
-(and so perhaps the model) change. The same context asked twice, e.g. after undo or when
+The cache key is the exact request (the model and `FimParams`); the cache is cleared whenever
+the settings change. The same context asked twice, e.g. after undo or when
 moving the cursor back, is answered without a request. Identical requests
 that arrive while one is in flight wait for that one instead of calling the API again; the
 upstream call is cancelled only when nobody waits for it any more.
@@ -16,16 +16,17 @@ from typing import Generic, TypeVar
 from cachetools import TTLCache
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
-class CompletionCache(Generic[T]):
+class CompletionCache(Generic[K, T]):
     def __init__(self, maxsize: int = 512, ttl_s: float = 900.0) -> None:
-        self._cache: TTLCache[Hashable, T] = TTLCache(maxsize=maxsize, ttl=ttl_s)
+        self._cache: TTLCache[K, T] = TTLCache(maxsize=maxsize, ttl=ttl_s)
 
-    def get(self, key: Hashable) -> T | None:
+    def get(self, key: K) -> T | None:
         return self._cache.get(key)
 
-    def put(self, key: Hashable, value: T) -> None:
+    def put(self, key: K, value: T) -> None:
         self._cache[key] = value
 
     def clear(self) -> None:

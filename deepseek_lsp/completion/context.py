@@ -21,23 +21,24 @@ anchor and never reshuffle from one keystroke to the next.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from cachetools import LRUCache
 
-from deepseek_lsp.api.types import FimParams
+from deepseek_lsp.api.types import MAX_STOP_SEQUENCES, FimParams
 from deepseek_lsp.completion.postprocess import (
     Mode,
     PostprocessContext,
     indent_of,
     only_tail_closers,
 )
-from deepseek_lsp.completion.secrets import redact
 from deepseek_lsp.completion.tokens import chars_for_tokens
 from deepseek_lsp.config import Settings
+from deepseek_lsp.languages import Language, language_for
+from deepseek_lsp.privacy import is_excluded, redact
 
 #: Most characters of the cursor line examined on either side of the cursor (5 MB lines exist).
 LINE_LIMIT = 4096
@@ -55,7 +56,6 @@ MAX_SNIPPETS = 3
 MIN_SIMILARITY = 0.05  # Jaccard below this is noise
 MIN_SNIPPET_LINES = 3
 TEXT_BEFORE_CHARS = 2000  # lines above the cursor handed to post-processing (indent style)
-MAX_STOPS = 16  # DeepSeek's limit
 
 
 @dataclass(frozen=True)
@@ -92,70 +92,7 @@ class FimPlan:
 
 
 # ---------------------------------------------------------------------------------------------
-# Languages
-
-
-@dataclass(frozen=True)
-class Language:
-    """What the context builder and post-processing need to know about a language."""
-
-    comment: tuple[str, str] = ("#", "")  # how a one-line comment opens and closes
-    quotes: str = "\"'"
-    colon_opens_block: bool = False  # Python, YAML
-    arrow_opens_block: bool = False  # `=>` in JS/TS
-    keyword_openers: tuple[str, ...] = ()  # `then`, `do` ...
-    markup: bool = False  # an opening tag at the end of a line opens a block
-    # Multi-line stops: a new top-level item after a blank line ends the suggestion (one item
-    # per suggestion keeps answers short and cheap).
-    top_level_stops: tuple[str, ...] = ()
-
-    @property
-    def line_comment(self) -> str | None:
-        return self.comment[0] if not self.comment[1] else None
-
-
-_HASH = Language()
-_SLASH = Language(comment=("//", ""))
-_JS = Language(comment=("//", ""), quotes="\"'`", arrow_opens_block=True,
-               top_level_stops=("\n\nfunction ", "\n\nasync function ", "\n\nexport ",
-                                "\n\nclass ", "\n\ninterface ", "\n\ntype "))
-_JSX = Language(comment=("//", ""), quotes="\"'`", arrow_opens_block=True, markup=True,
-                top_level_stops=_JS.top_level_stops)
-_SHELL = Language(keyword_openers=("then", "do", "else", "in"))
-_MARKUP = Language(comment=("<!--", "-->"), quotes='"', markup=True)
-_CSS = Language(comment=("/*", "*/"))
-
-LANGUAGES: dict[str, Language] = {
-    "python": Language(colon_opens_block=True,
-                       top_level_stops=("\n\ndef ", "\n\nasync def ", "\n\nclass ", "\n\n@",
-                                        "\nif __name__")),
-    "javascript": _JS, "typescript": _JS, "javascriptreact": _JSX, "typescriptreact": _JSX,
-    "go": Language(comment=("//", ""), quotes="\"'`",
-                   top_level_stops=("\n\nfunc ", "\n\ntype ", "\n\nvar ", "\n\nconst ")),
-    "rust": Language(comment=("//", ""), quotes='"',
-                     top_level_stops=("\n\nfn ", "\n\npub ", "\n\nimpl ", "\n\n#[", "\n\nmod ")),
-    "c": _SLASH, "cpp": _SLASH, "objective-c": _SLASH, "csharp": _SLASH, "java": _SLASH,
-    "kotlin": _SLASH, "scala": _SLASH, "swift": _SLASH, "dart": _SLASH, "php": _SLASH,
-    "zig": _SLASH, "proto": _SLASH,
-    "ruby": Language(keyword_openers=("do", "then", "else", "begin")),
-    "shellscript": _SHELL, "sh": _SHELL, "bash": _SHELL, "zsh": _SHELL,
-    "perl": _HASH, "r": _HASH, "toml": _HASH, "dockerfile": _HASH, "makefile": _HASH,
-    "powershell": _HASH, "julia": _HASH,
-    "elixir": Language(keyword_openers=("do",)),
-    "yaml": Language(colon_opens_block=True),
-    "lua": Language(comment=("--", ""), keyword_openers=("then", "do", "else")),
-    "sql": Language(comment=("--", "")), "haskell": Language(comment=("--", "")),
-    "html": _MARKUP, "xml": _MARKUP, "vue": _MARKUP, "svelte": _MARKUP,
-    "css": _CSS, "scss": _CSS, "less": _CSS,
-    "latex": Language(comment=("%", "")), "erlang": Language(comment=("%", "")),
-    "clojure": Language(comment=(";", ""), quotes='"'),
-    "ocaml": Language(comment=("(*", "*)"), quotes='"'),
-}
-
-
-def language_for(language_id: str) -> Language:
-    """The language's entry; unknown ones get `#` comments and both quote kinds."""
-    return LANGUAGES.get(language_id.lower(), _HASH)
+# Header lines
 
 
 def _comment_line(text: str, language_id: str) -> str:
@@ -179,48 +116,6 @@ def path_line(path: str, language_id: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # When to ask
-
-
-def _glob_to_regex(glob: str) -> str:
-    """A path glob as a regex matching at any directory depth (`**/` may match nothing)."""
-    out: list[str] = []
-    i, n = 0, len(glob)
-    while i < n:
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        c = glob[i]
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[" and "]" in glob[i + 2:]:
-            end = glob.index("]", i + 2)
-            body = glob[i + 1:end].replace("\\", "\\\\")
-            out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
-            i = end
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return "(?:^|/)" + "".join(out) + "$"
-
-
-@lru_cache(maxsize=32)
-def _exclude_regex(globs: tuple[str, ...]) -> re.Pattern[str] | None:
-    parts = [_glob_to_regex(g.strip().replace("\\", "/")) for g in globs if g.strip()]
-    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
-
-
-@lru_cache(maxsize=1024)
-def is_excluded(path: str, globs: tuple[str, ...]) -> bool:
-    """Whether `path` matches one of `globs` (case-insensitive, at any directory depth)."""
-    regex = _exclude_regex(globs)
-    return bool(regex and regex.search(path.replace("\\", "/")))
 
 
 _TAIL_OK = re.compile(
@@ -298,7 +193,7 @@ def stop_sequences(mode: Mode, language: Language, eol: str) -> tuple[str, ...]:
     if mode == "single":
         return ("\n",)
     stops = (eol * 3, *(s.replace("\n", eol) for s in language.top_level_stops))
-    return stops[:MAX_STOPS]
+    return stops[:MAX_STOP_SEQUENCES]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -473,16 +368,17 @@ def neighbor_snippets(query: str, neighbors: Sequence[Neighbor], budget: int, la
     return block
 
 
-def _eligible_neighbors(neighbors: Sequence[Neighbor], path: str, language_id: str,
+def _eligible_neighbors(neighbors: Iterable[Neighbor], path: str, language_id: str,
                         settings: Settings) -> list[Neighbor]:
-    """Open files of the same language, never this file and never an excluded one."""
+    """The first `MAX_NEIGHBORS` open files of the same language, never this file and never
+    an excluded one (`neighbors` may be lazy: only what is needed is looked at)."""
     if not settings.neighbor_files:
         return []
-    eligible = [n for n in neighbors
+    eligible = (n for n in neighbors
                 if n.language_id == language_id and n.path != path
                 and n.text and not n.text.isspace()  # isspace stops at the first character
-                and not is_excluded(n.path, settings.exclude)]
-    return eligible[:MAX_NEIGHBORS]
+                and not is_excluded(n.path, settings.exclude))
+    return list(itertools.islice(eligible, MAX_NEIGHBORS))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -504,7 +400,7 @@ def build_fim_request(
     path: str,
     language_id: str,
     settings: Settings,
-    neighbors: Sequence[Neighbor] = (),
+    neighbors: Iterable[Neighbor] = (),
     anchored: bool = True,
 ) -> FimPlan | Skip:
     """Decide whether to complete at `offset` (a str index into `text`) and build the request.

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -65,7 +65,9 @@ class CompletionQuery:
     offset: int
     path: str
     language_id: str
-    neighbors: Sequence[Neighbor] = ()
+    #: Other open documents, most recently used first; may be lazy (read once, when the
+    #: request is built).
+    neighbors: Iterable[Neighbor] = ()
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,9 @@ _NO_FLIGHT, _LANDED, _SUPERSEDED = object(), object(), object()
 
 
 class Backend(Protocol):
-    """What the engine needs of the API (`backend.ApiBackend` in the server)."""
+    """What the engine needs of the API (`api.backend.ApiBackend` in the server)."""
+
+    def fim_model(self, settings: Settings) -> str | None: ...
 
     async def fim(self, params: FimParams, settings: Settings) -> FimResult: ...
 
@@ -187,7 +191,7 @@ class CompletionEngine:
         self.stats = stats or Stats()
         self.failures = failures or FailurePolicy()
         self._notify = notify
-        self.cache: CompletionCache[FimResult] = CompletionCache()
+        self.cache: CompletionCache[tuple[str | None, FimParams], FimResult] = CompletionCache()
         self._shared: SharedCalls[FimResult] = SharedCalls()
         self._shown: dict[str, _Shown] = {}
         self._pending: dict[str, asyncio.Future[object]] = {}
@@ -202,6 +206,9 @@ class CompletionEngine:
         self.stats.completion_requests += 1
         settings = self._settings()
         if not (self.enabled and settings.enable):
+            return None
+        if settings.base_url_problem:  # told once, as a settings problem; nothing is sent
+            self.stats.skipped += 1
             return None
         self._cancel_pending(query.uri)
         if self.options.typeahead:
@@ -226,7 +233,8 @@ class CompletionEngine:
             self.stats.skipped += 1
             self._shown.pop(query.uri, None)
             return None
-        cached = self.cache.get(plan.params) if self.options.cache else None
+        cached = (self.cache.get(self._cache_key(plan, settings)) if self.options.cache
+                  else None)
         if cached is not None:
             self.stats.cache_hits += 1
             return self._remember(query, self._answer(query, plan, cached, "cache"))
@@ -403,8 +411,13 @@ class CompletionEngine:
             return None
         self.failures.record_success()
         if self.options.cache:
-            self.cache.put(plan.params, result)
+            self.cache.put(self._cache_key(plan, settings), result)
         return result
+
+    def _cache_key(self, plan: FimPlan, settings: Settings) -> tuple[str | None, FimParams]:
+        """The exact request, model included: `auto` switching models must not serve the old
+        model's answers."""
+        return self._backend.fim_model(settings), plan.params
 
     async def _call(self, plan: FimPlan, settings: Settings) -> FimResult:
         self.stats.upstream_requests += 1

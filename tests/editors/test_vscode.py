@@ -73,7 +73,7 @@ BALANCE_TEXT = "110.00 CNY"
 # -- the settings schema in package.json matches the server's settings model -------------------
 
 
-SYNC = "run `python editors/vscode/scripts/sync_settings.py`"
+SYNC = "run `python -m tools.vscode_settings`"
 
 
 def _manifest() -> dict[str, Any]:

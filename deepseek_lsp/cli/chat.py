@@ -8,20 +8,18 @@ goes to stderr, so stdout holds the answer only.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
+from deepseek_lsp.api.backend import ApiBackend
 from deepseek_lsp.api.errors import DeepSeekError
 from deepseek_lsp.api.types import ChatDelta
-from deepseek_lsp.backend import ApiBackend
 from deepseek_lsp.chat.prompts import Excerpt, excerpt_of, question_prompt
 from deepseek_lsp.chat.session import Conversation, stream_answer
-from deepseek_lsp.cli import UserError
-from deepseek_lsp.completion.context import is_excluded
-from deepseek_lsp.completion.language import language_of
-from deepseek_lsp.completion.secrets import redact
+from deepseek_lsp.cli.common import UserError, read_text
 from deepseek_lsp.config import Settings
+from deepseek_lsp.languages import language_of_path
+from deepseek_lsp.privacy import is_excluded
 
 
 def parse_file_spec(spec: str) -> tuple[str, tuple[int, int] | None]:
@@ -35,8 +33,6 @@ def parse_file_spec(spec: str) -> tuple[str, tuple[int, int] | None]:
 
 def read_excerpt(spec: str, settings: Settings) -> Excerpt:
     """The lines of FILE[:START-END] as the selection, the rest of the file as context."""
-    from deepseek_lsp.commands import read_text
-
     path, lines = parse_file_spec(spec)
     if is_excluded(path, settings.exclude) or is_excluded(str(Path(path).resolve()),
                                                           settings.exclude):
@@ -51,11 +47,8 @@ def read_excerpt(spec: str, settings: Settings) -> Excerpt:
                             f"({len(all_lines)} lines)")
         start = sum(len(x) for x in all_lines[: first - 1])
         end = start + sum(len(x) for x in all_lines[first - 1 : last])
-    excerpt = excerpt_of(text, start, end, path=path, language_id=language_of(path))
-    if settings.redact_secrets:
-        excerpt = dataclasses.replace(excerpt, selection=redact(excerpt.selection),
-                                      before=redact(excerpt.before), after=redact(excerpt.after))
-    return excerpt
+    return excerpt_of(text, start, end, path=path, language_id=language_of_path(path),
+                      redact_secrets=settings.redact_secrets)
 
 
 class _Printer:
@@ -84,9 +77,8 @@ async def run_chat(question: str, file: str | None, settings: Settings, *, reaso
     excerpt = read_excerpt(file, settings) if file else None
     messages = Conversation().messages(question_prompt(question, excerpt))
     backend = ApiBackend(lambda: settings)
-    client, resolver = backend.session()
     try:
-        await stream_answer(client, resolver, settings, messages,
+        await stream_answer(backend, settings, messages,
                             reasoning=True if reasoning else None, on_delta=_Printer())
         sys.stdout.write("\n")
     except DeepSeekError as error:

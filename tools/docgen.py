@@ -1,25 +1,23 @@
 """The configuration reference (`docs/configuration.md`), generated from the settings model.
 
-`render()` is pure: it reads `config.SETTINGS`, the defaults on `Settings` and `env_layer`,
-and returns Markdown. `tests/test_docs.py` fails when the committed file differs from it.
-Regenerate from the repository root with `python -m deepseek_lsp.docgen --write` (or
-`python -m deepseek_lsp.docgen > docs/configuration.md`).
+`render()` is pure: it reads `config.SETTINGS` (each key's type, range, default and meaning)
+and `env_layer`, and returns Markdown. `tests/test_docs.py` fails when the committed file
+differs from it. Regenerate from the repository root with `python -m tools.docgen --write`.
+A developer tool: it is not part of the installed package.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import sys
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from deepseek_lsp.completion.context import SINGLE_LINE_MAX_TOKENS
 from deepseek_lsp.completion.tokens import CHARS_PER_TOKEN
-from deepseek_lsp.config import SETTINGS, SettingSpec, default_value, env_layer
+from deepseek_lsp.config import SETTINGS, SettingSpec, env_layer, json_value
 
 DOC_PATH = Path("docs") / "configuration.md"
 #: Defaults longer than this are listed under their own heading instead of in the table.
@@ -27,23 +25,8 @@ _INLINE_DEFAULT_CHARS = 60
 _WIDTH = 100
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def to_json_value(value: Any) -> Any:
-    """A default as an editor would send it: tuples as lists, dataclasses as camelCase objects."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {_camel(f.name): to_json_value(getattr(value, f.name))
-                for f in dataclasses.fields(value)}
-    if isinstance(value, tuple | list):
-        return [to_json_value(v) for v in value]
-    return value
-
-
 def default_json(spec: SettingSpec) -> str:
-    return json.dumps(to_json_value(default_value(spec)), ensure_ascii=False)
+    return json.dumps(json_value(spec.default), ensure_ascii=False)
 
 
 class _Recorder(Mapping[str, str]):
@@ -112,7 +95,7 @@ def _long_defaults() -> list[str]:
                 "Matched against the workspace-relative path, case-insensitively, at any "
                 "directory depth (`**/` may also match nothing). Setting `exclude` replaces "
                 "this list: copy it and add to it rather than starting from an empty one."), ""]
-        value = to_json_value(default_value(spec))
+        value = json_value(spec.default)
         out += ["```json", json.dumps(value, indent=2, ensure_ascii=False), "```"]
     return out
 
@@ -125,7 +108,7 @@ def render() -> str:
     lines = [
         "# Configuration reference",
         "",
-        "<!-- Generated from deepseek_lsp/config.py by `python -m deepseek_lsp.docgen --write`.",
+        "<!-- Generated from deepseek_lsp/config.py by `python -m tools.docgen --write`.",
         "     Do not edit: tests/test_docs.py fails when this file differs from the model. -->",
         "",
         _para("All settings are optional camelCase keys. Editors send them in the LSP "
@@ -197,7 +180,7 @@ def render() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args not in ([], ["--write"]):
-        print("usage: python -m deepseek_lsp.docgen [--write]", file=sys.stderr)
+        print("usage: python -m tools.docgen [--write]", file=sys.stderr)
         return 2
     text = render()
     if args == ["--write"]:

@@ -1,7 +1,7 @@
 """The command-line commands (`deepseek-lsp complete`, `chat`, `balance`, ...).
 
 They use the same code paths as the language server: `complete` goes through the completion
-engine, `chat` through the chat module. User errors become `UserError` (one line, exit 2).
+engine, `chat` through the chat modules. User errors become `UserError` (one line, exit 2).
 """
 
 from __future__ import annotations
@@ -9,13 +9,21 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from deepseek_lsp.api.errors import DeepSeekError, MissingKeyError
-from deepseek_lsp.backend import ApiBackend
-from deepseek_lsp.cli import UserError
-from deepseek_lsp.config import Settings, env_layer, load_settings
+from deepseek_lsp import __version__
+from deepseek_lsp.api.backend import ApiBackend
+from deepseek_lsp.api.errors import DeepSeekError
+from deepseek_lsp.cli.common import (
+    UserError,
+    api_failure,
+    cli_settings,
+    offset_of,
+    parse_location,
+    read_text,
+    require_key,
+)
+from deepseek_lsp.config import is_loopback_host
 
 if TYPE_CHECKING:
     from deepseek_lsp.api.client import DeepSeekClient
@@ -23,77 +31,22 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def cli_settings(**overrides: object) -> Settings:
-    settings, _ = load_settings([env_layer()])
-    return settings.replace(**overrides) if overrides else settings
-
-
-def _require_key(settings: Settings) -> None:
-    if not settings.api_key:
-        raise UserError(MissingKeyError().user_message)
-
-
-def _fail(error: DeepSeekError) -> UserError:
-    return UserError(error.user_message)
-
-
-def parse_location(location: str) -> tuple[Path, int, int]:
-    """FILE:LINE:COL, 1-based; the file name itself may contain colons."""
-    parts = location.rsplit(":", 2)
-    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
-        raise UserError(f"expected FILE:LINE:COL (1-based), got {location!r}")
-    path, line, col = Path(parts[0]), int(parts[1]), int(parts[2])
-    if line < 1 or col < 1:
-        raise UserError("LINE and COL start at 1")
-    return path, line, col
-
-
-def read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise UserError(f"{path} is a directory") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text") from None
-    except OSError as error:
-        raise UserError(f"cannot read {path}: {error.strerror}") from None
-
-
-def offset_of(text: str, line: int, col: int) -> int:
-    """Offset of a 1-based line and column (in characters); bad positions are user errors."""
-    starts = [0]
-    for i, ch in enumerate(text):
-        if ch == "\n":
-            starts.append(i + 1)
-    if line > len(starts):
-        raise UserError(f"line {line} is past the end of the file ({len(starts)} lines)")
-    start = starts[line - 1]
-    end = starts[line] - 1 if line < len(starts) else len(text)
-    if text[start:end].endswith("\r"):
-        end -= 1
-    if col - 1 > end - start:
-        raise UserError(f"column {col} is past the end of line {line} ({end - start} characters)")
-    return start + col - 1
-
-
 async def complete(args: argparse.Namespace) -> int:
     from deepseek_lsp.completion.engine import CompletionEngine, CompletionQuery
-    from deepseek_lsp.completion.language import language_of
+    from deepseek_lsp.languages import language_of_path
 
     path, line, col = parse_location(args.location)
     text = read_text(path)
     offset = offset_of(text, line, col)
     settings = cli_settings(debounce_ms=0)
-    _require_key(settings)
+    require_key(settings)
     backend = ApiBackend(lambda: settings)
     messages: list[str] = []
     engine = CompletionEngine(backend, lambda: settings, notify=messages.append)
     try:
         answer = await engine.complete(CompletionQuery(
             uri=path.resolve().as_uri(), version=1, text=text, offset=offset,
-            path=str(path), language_id=language_of(str(path)),
+            path=str(path), language_id=language_of_path(str(path)),
         ))
     finally:
         await backend.aclose()
@@ -109,13 +62,13 @@ async def complete(args: argparse.Namespace) -> int:
 async def _ask(call: Callable[[DeepSeekClient], Awaitable[T]]) -> T:
     """One API call with the environment's settings; failures become one-line user errors."""
     settings = cli_settings()
-    _require_key(settings)
+    require_key(settings)
     backend = ApiBackend(lambda: settings)
-    client, _ = backend.session()
     try:
+        client, _ = backend.session()
         return await call(client)
     except DeepSeekError as error:
-        raise _fail(error) from None
+        raise api_failure(error) from None
     finally:
         await backend.aclose()
 
@@ -150,7 +103,7 @@ async def doctor(_args: argparse.Namespace) -> int:
         ok = ok and good
         print(f"[{'ok' if good else 'FAIL'}] {what}" + (f"\n       fix: {fix}" if fix else ""))
 
-    print(f"deepseek-lsp {__import__('deepseek_lsp').__version__}, API at {settings.base_url}")
+    print(f"deepseek-lsp {__version__}, API at {settings.base_url}")
     if not settings.api_key:
         report(False, "API key", "export DEEPSEEK_API_KEY=sk-... (create one at "
                "platform.deepseek.com)")
@@ -188,23 +141,17 @@ async def doctor(_args: argparse.Namespace) -> int:
 
 
 async def chat(args: argparse.Namespace) -> int:
-    from deepseek_lsp.chat.cli_chat import run_chat
+    from deepseek_lsp.cli.chat import run_chat
 
     settings = cli_settings()
-    _require_key(settings)
+    require_key(settings)
     return await run_chat(args.question, args.file, settings, reasoning=args.reasoning)
 
 
 async def fake_api(args: argparse.Namespace) -> int:
-    import ipaddress
-
     from deepseek_lsp.simulator import serve
 
-    try:
-        loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not is_loopback_host(args.host):
         raise UserError(f"the simulator listens on loopback only (127.0.0.1, ::1, localhost), "
                         f"not {args.host}")
     try:

@@ -1,0 +1,153 @@
+"""The one DeepSeek client and model resolver for the current settings, and the one way to
+open a stream: with the model resolved and re-discovered once on "Model Not Exist".
+
+Rebuilt when the key or base URL changes; the resolver turns `model: auto` into a FIM-capable
+model and `chatModel: auto` into a chat model (asking `GET /models` once). Completion and chat
+both open their streams through `ApiBackend._open`, so re-discovery and the closing of a
+stream left early (which stops DeepSeek's generation) are written once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from deepseek_lsp.api.errors import InvalidBaseUrlError
+from deepseek_lsp.api.models import ModelResolver, is_auto, uses_thinking_flag
+from deepseek_lsp.api.types import Balance, FimParams, FimResult, Model
+from deepseek_lsp.config import Settings
+
+if TYPE_CHECKING:  # httpx is imported on first use: `initialize` must not wait for it
+    from deepseek_lsp.api.client import ChatOptions, ChatStream, DeepSeekClient, FimStream
+
+S = TypeVar("S")
+
+
+class ApiBackend:
+    """DeepSeek as the engine and chat see it: FIM and chat streams, account calls."""
+
+    def __init__(self, settings: Callable[[], Settings]) -> None:
+        self._settings = settings
+        self._client: DeepSeekClient | None = None
+        self._resolver: ModelResolver | None = None
+        self._identity: tuple[str | None, str] | None = None
+        self.current_fim_model: str | None = None
+
+    def session(self, settings: Settings | None = None) -> tuple[DeepSeekClient, ModelResolver]:
+        """The client and resolver for these settings (made anew when key or URL change)."""
+        settings = settings or self._settings()
+        problem = settings.base_url_problem
+        if problem:  # the key must not go to a URL the user did not mean
+            raise InvalidBaseUrlError(problem)
+        identity = (settings.api_key, settings.base_url)
+        if self._client is None or self._resolver is None or identity != self._identity:
+            from deepseek_lsp.api.client import DeepSeekClient
+
+            old = self._client
+            self._client = DeepSeekClient(settings.api_key, settings.base_url)
+            self._resolver = ModelResolver(self._client)
+            self._identity = identity
+            self.current_fim_model = None
+            if old is not None:
+                _close_later(old)
+        return self._client, self._resolver
+
+    def settings_changed(self) -> None:
+        settings = self._settings()
+        if settings.base_url_problem:
+            return
+        if (settings.api_key, settings.base_url) != self._identity:
+            self.session(settings)
+        elif self._resolver is not None:
+            self._resolver.invalidate()
+
+    def fim_model(self, settings: Settings) -> str | None:
+        """The FIM model answers come from now: the configured name, or `auto`'s last pick
+        (None before the first call). Part of the completion cache's key."""
+        return self.current_fim_model if is_auto(settings.model) else settings.model.strip()
+
+    # -- streams and calls ------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _open(
+        self,
+        settings: Settings,
+        make: Callable[[DeepSeekClient, str], AbstractAsyncContextManager[S]],
+        *,
+        chat: bool = False,
+        reasoning: bool = False,
+    ) -> AsyncIterator[S]:
+        """Open `make(client, model)` with the configured model (re-discovered once on
+        "Model Not Exist"); leaving the block closes the stream, early or not."""
+        client, resolver = self.session(settings)
+
+        async def enter(model: str) -> tuple[AsyncExitStack, S]:
+            stack = AsyncExitStack()
+            stream = await stack.enter_async_context(make(client, model))
+            return stack, stream
+
+        configured = settings.chat_model if chat else settings.model
+        stack, stream = await resolver.call_with_rediscovery(
+            configured, enter, chat=chat, reasoning=reasoning)
+        async with stack:
+            yield stream
+
+    def fim_stream(
+        self, params: FimParams, settings: Settings
+    ) -> AbstractAsyncContextManager[FimStream]:
+        """A streamed FIM answer; leaving the block early hangs up at once."""
+        def make(client: DeepSeekClient, model: str) -> FimStream:
+            self.current_fim_model = model
+            return client.fim_stream(params, model=model, deadline_s=settings.timeout_ms / 1000)
+
+        return self._open(settings, make)
+
+    async def fim(self, params: FimParams, settings: Settings) -> FimResult:
+        """One FIM answer, not streamed."""
+        client, resolver = self.session(settings)
+
+        async def call(model: str) -> FimResult:
+            self.current_fim_model = model
+            return await client.fim(params, model=model, deadline_s=settings.timeout_ms / 1000)
+
+        return await resolver.call_with_rediscovery(settings.model, call)
+
+    def chat_stream(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        settings: Settings,
+        *,
+        reasoning: bool,
+        deadline_s: float,
+        **options: Any,
+    ) -> AbstractAsyncContextManager[ChatStream]:
+        """A streamed chat answer with the chat model and its thinking mode (SPEC §1)."""
+        chat_options: ChatOptions = options  # type: ignore[assignment]
+
+        def make(client: DeepSeekClient, model: str) -> ChatStream:
+            thinking = reasoning if uses_thinking_flag(model) else None
+            return client.chat_stream(messages, model=model, deadline_s=deadline_s,
+                                      thinking=thinking, **chat_options)
+
+        return self._open(settings, make, chat=True, reasoning=reasoning)
+
+    async def balance(self, settings: Settings | None = None) -> Balance:
+        client, _ = self.session(settings)
+        return await client.balance()
+
+    async def list_models(self, settings: Settings | None = None) -> list[Model]:
+        client, _ = self.session(settings)
+        return await client.list_models()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def _close_later(client: DeepSeekClient) -> None:
+    with contextlib.suppress(RuntimeError):  # no loop: nothing was ever opened on it
+        asyncio.get_running_loop().create_task(client.aclose())
