@@ -210,3 +210,111 @@ async def test_serves_lsp_over_tcp(sim):
             proc.wait(10)
         with contextlib.suppress(ConnectionError):  # the server closed its end first
             await asyncio.wait_for(client.stop(), 10)
+
+
+# -- hostile or unlucky input: one line and exit 2, never a traceback or a hang ---------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (("complete", "{src}:²:1"), "FILE:LINE:COL"),  # "²".isdigit() is True, int("²") fails
+    (("complete", "{src}:٣:1"), "FILE:LINE:COL"),
+    (("fake-api", "--port", "-1"), "port"),
+    (("fake-api", "--port", "99999"), "0-65535"),
+    (("--log-file", "/nonexistent-dir/x.log", "balance"), "log file"),
+    (("--log-file", "{dir}", "balance"), "log file"),
+    (("--tcp", "127.0.0.1:99999"), "0-65535"),
+    (("--tcp", "127.0.0.1:http"), "HOST:PORT"),
+    (("--bogus-flag",), "unrecognized"),
+])
+def test_bad_arguments_give_one_line(sim, source, args, needle):
+    args = tuple(a.format(src=source, dir=source.parent) for a in args)
+    result = run(sim, *args, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert_user_error(result, needle)
+    assert sim.requests() == []
+
+
+def test_tcp_on_a_port_in_use_gives_one_line(sim):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = run(sim, "--tcp", f"127.0.0.1:{busy.getsockname()[1]}", timeout=30)
+    assert result.returncode == 2
+    assert_user_error(result, "cannot listen")
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0:{port}", "[::]:{port}", "192.0.2.7:{port}"])
+def test_tcp_listens_on_loopback_only_unless_allowed(sim, address):
+    port = _free_port()
+    result = run(sim, "--tcp", address.format(port=port), timeout=30)
+    assert result.returncode == 2
+    assert_user_error(result, "--allow-remote")
+    with socket.socket() as probe:  # and nothing listens
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_tcp_on_all_interfaces_with_allow_remote_warns_and_serves(sim):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPSEEK_")}
+    proc = subprocess.Popen([sys.executable, "-m", "deepseek_lsp", "--allow-remote", "--tcp",
+                             f"0.0.0.0:{port}"], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline and proc.poll() is None, "never listened"
+            time.sleep(0.1)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert "without authentication" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["complete", "chat"])
+@pytest.mark.parametrize("kind", ["device", "fifo", "directory", "huge"])
+def test_only_regular_files_of_bounded_size_are_read(sim, tmp_path, command, kind):
+    if kind == "device":
+        path = "/dev/zero"
+    elif kind == "fifo":
+        path = str(tmp_path / "pipe.py")
+        os.mkfifo(path)
+    elif kind == "directory":
+        path = str(tmp_path)
+    else:
+        path = str(tmp_path / "huge.py")
+        with open(path, "wb") as f:
+            f.truncate(64 * 1024 * 1024)  # sparse: costs no disk
+    args = ("complete", f"{path}:1:1") if command == "complete" else ("chat", "q", "--file", path)
+    started = time.monotonic()
+    result = run(sim, *args, timeout=30)  # a hang fails here
+    assert time.monotonic() - started < 20
+    assert result.returncode == 2
+    needle = {"device": "not a regular file", "fifo": "not a regular file",
+              "directory": "is a directory", "huge": "too large"}[kind]
+    assert_user_error(result, needle)
+    assert sim.requests() == []
+
+
+@pytest.mark.parametrize("command", [("complete", "{src}:2:5"), ("balance",), ("models",)])
+def test_api_failures_in_commands_give_exactly_one_line(sim, source, command):
+    sim.configure(api_key="sk-the-only-good-key-00000000")
+    result = run(sim, *(a.format(src=source) for a in command))
+    assert_user_error(result, "401")  # one line: no log record beside the message
+
+
+@pytest.mark.parametrize("url", ["localhost:8080", "ftp://x", "notaurl",
+                                 "http://203.0.113.9:8080"])
+def test_an_unusable_base_url_is_refused_not_replaced(sim, source, url):
+    for command in (("balance",), ("complete", f"{source}:2:5"), ("chat", "hi")):
+        result = run(sim, *command, base_url=url, timeout=30)
+        assert result.returncode == 2
+        assert_user_error(result, "no request is sent")
+        assert url in result.stderr
