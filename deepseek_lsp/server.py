@@ -89,10 +89,8 @@ class DeepSeekLanguageServer(LanguageServer):
     def _merge_settings(self) -> Settings:
         order = ("env", "init", "workspace")
         settings, problems = load_settings(self._layers.get(k) for k in order)
-        for problem in problems:
-            if problem not in self._reported:
-                self._reported.add(problem)
-                self._unshown.append(problem)
+        # only the problems of the settings as they are now (a later layer may fix one)
+        self._unshown = [p for p in problems if p not in self._reported]
         self.show_setting_problems()
         redact_key(settings.api_key)
         return settings
@@ -103,6 +101,7 @@ class DeepSeekLanguageServer(LanguageServer):
         if not self._client_ready:
             return
         for problem in self._unshown:
+            self._reported.add(problem)
             self.show_message(problem.message, lsp.MessageType.Warning)
         self._unshown.clear()
 
