@@ -428,6 +428,11 @@ def test_which_symbol_and_when_no_tool_is_called(client) -> None:
                "    return [scale(v, 2) for v in values]\n")
     body = _question_body(V4, NO_THINKING, code=defined)
     assert post(client, CHAT, body)["choices"][0]["finish_reason"] == "stop"
+    # Words of comments and strings are not symbols.
+    commented = ('def tidy(items):\n    """Return the list sorted."""\n    # sort the list\n'
+                 '    print("call helper(x) first")\n    return sorted(items)\n')
+    body = _question_body(V4, NO_THINKING, "What does this return for the list?", commented)
+    assert post(client, CHAT, body)["choices"][0]["finish_reason"] == "stop"
     body = _question_body(V4, NO_THINKING, tool_choice="none")
     assert post(client, CHAT, body)["choices"][0]["finish_reason"] == "stop"
     plain = {**_question_body(V4, NO_THINKING)}

@@ -144,10 +144,30 @@ def _defined_names(code: str) -> set[str]:
     return names
 
 
+_STRINGS_AND_COMMENTS = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\''
+    r"|`(?:\\.|[^`\\])*`|/\*[\s\S]*?\*/|(?<![\w\]])#(?![\[!]).*|//.*")
+_ENGLISH_WORDS = (
+    "the a an this that these those what which who whom whose why how when where here there "
+    "is are was were be been being do does did can could will would should may might must "
+    "it its it's of to in on at by for from with without about into over under and or but "
+    "if then else not no yes any all some each every one two same other it also only just "
+    "code line lines file function method class value values return returns work works "
+    "wrong right fine ok okay happen happens go goes get gets use used using call called"
+)
+_ENGLISH = frozenset(_ENGLISH_WORDS.split(" "))
+
+
+def code_only(code: str) -> str:
+    """The code without its comments and string literals (their words are not symbols)."""
+    return _STRINGS_AND_COMMENTS.sub(" ", code)
+
+
 def _candidates(question: str, shown: str, selected: str) -> list[str]:
     """Symbols the question is about, most relevant first (duplicates removed)."""
     task = _PATH_RE.sub(" ", task_text(question))  # file names are not symbols
-    used = set(_WORD.findall(shown))
+    shown, selected = code_only(shown), code_only(selected)
+    used = set(_WORD.findall(shown)) - _ENGLISH
     found: list[str] = []
     found += [m.rsplit(".", 1)[-1] for m in _BACKTICKED.findall(task)]
     found += _CALLED_IN_TEXT.findall(task)
