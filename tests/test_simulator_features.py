@@ -511,6 +511,14 @@ def test_fim_guesses_carry_very_low_logprobs(sim, client) -> None:
     assert lp["top_logprobs"] is None
     assert all(values[t] > math.log(0.5) for t in ("return", " a", " +", " b"))
     assert values["print"] < math.log(0.0015) and values["total"] < math.log(0.0015)
+    # Chat logprobs follow the same rule.
+    sim.script(Rule(path=CHAT, text="Maybe 42.", confidence=0.0025, times=1))
+    data = post(client, CHAT, {"model": V4, "thinking": NO_THINKING, "logprobs": True,
+                               "top_logprobs": 2,
+                               "messages": [{"role": "user", "content": "The answer?"}]})
+    entries = data["choices"][0]["logprobs"]["content"]
+    assert entries[0]["token"] == "Maybe" and entries[0]["logprob"] < math.log(0.0035)
+    assert all(e["top_logprobs"][0]["logprob"] > e["logprob"] for e in entries[:3])
     with pytest.raises(ValueError):
         Rule(confidence=0)
     with pytest.raises(ValueError):
