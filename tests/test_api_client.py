@@ -256,7 +256,7 @@ async def test_leaving_a_stream_early_hangs_up_at_once(sim: SimulatorThread,
 
 
 MESSAGES = [
-    {"role": "system", "content": "You are terse."},
+    {"role": "system", "content": "You are terse; answer in JSON when asked."},
     {"role": "user", "content": "9.11 or 9.8?"},
     {"role": "assistant", "content": "9.8", "reasoning_content": "compare decimals"},
     {"role": "user", "content": "Why?"},

@@ -312,12 +312,15 @@ def test_chat_stream_order_finish_usage_done(client) -> None:
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["total_tokens"] > 0
 
 
-def test_chat_rejects_reasoning_content_sent_back(client) -> None:
+def test_reasoning_content_sent_back_refused_by_legacy_ignored_by_v4(sim, client) -> None:
     body = {"model": V4, "messages": [
         {"role": "user", "content": "hi"},
         {"role": "assistant", "content": "hello", "reasoning_content": "thinking..."},
         {"role": "user", "content": "and?"}]}
-    r = client.post(CHAT, json=body)
+    # V4 ignores an earlier turn's reasoning_content (it is needed only for tool-call turns).
+    assert client.post(CHAT, json=body).status_code == 200
+    sim.configure(generation="legacy")
+    r = client.post(CHAT, json={**body, "model": "deepseek-reasoner"})
     assert r.status_code == 400 and "reasoning_content" in r.json()["error"]["message"]
 
 

@@ -22,10 +22,19 @@ from aiohttp import web
 
 from . import wire
 from .chat_model import ChatAnswer, chat_answer, last_user_text, message_text
+from .confidence import Unsure, sure_logprob, token_logprobs
 from .fim_model import fim_completion
+from .lookup import make_call
 from .state import Headers, RecordedRequest, Rule, SimConfig, SimulatorState
 from .tokens import count_tokens, split_tokens
-from .validation import ApiError, ChatRequest, FimRequest, check_chat, check_fim
+from .validation import (
+    ApiError,
+    ChatRequest,
+    FimRequest,
+    check_chat,
+    check_fim,
+    json_mode_requested,
+)
 
 _POLL_S = 0.02
 #: Seconds a stopping server waits for in-flight handlers (stalled ones end at once anyway).
@@ -85,6 +94,13 @@ def _haystack(kind: str, body: Any) -> str | None:
     if kind == "chat" and isinstance(body.get("messages"), list):
         return last_user_text([m for m in body["messages"] if isinstance(m, dict)])
     return None
+
+
+def _rule_unsure(rule: Rule | None) -> Unsure | None:
+    """The guess a rule marks on its answer (`confidence`, from `unsure_from` on)."""
+    if rule is None or rule.confidence is None:
+        return None
+    return Unsure(rule.unsure_from, rule.confidence)
 
 
 def _has_balance(config: SimConfig) -> bool:
@@ -299,7 +315,8 @@ class FakeDeepSeek:
     def __init__(self, **config: Any) -> None:
         self.state = SimulatorState(**config)
         #: The FIM "model": (prompt, suffix) -> raw completion. Replaceable, e.g. by the
-        #: benchmark's oracle that knows what its simulated typist will type.
+        #: benchmark's oracle that knows what its simulated typist will type. Returning a
+        #: `Guess` marks text the model is unsure of (low logprobs).
         self.fim_model: Callable[[str, str | None], str] = fim_completion
 
     async def serve(self, host: str = "127.0.0.1", port: int = 8765) -> None:
@@ -408,7 +425,8 @@ class FakeDeepSeek:
             status = 405 if ex.request.path in known else 404
             message = "Method Not Allowed" if status == 405 else f"Not Found: {ex.request.path}"
             return await ex.send_json(status, wire.error_body(status, message))
-        rule = self.state.find_rule(ex.request.path, _haystack(kind, body))
+        rule = self.state.find_rule(ex.request.path, _haystack(kind, body),
+                                    json_mode=kind == "chat" and json_mode_requested(body))
         if rule is not None and (rule.status != 200 or rule.body is not None):
             # Scripted failures come first, as if the gateway failed before checking the key.
             self.state.use_rule(rule)
@@ -459,19 +477,26 @@ class FakeDeepSeek:
                    timing: _Timing) -> web.StreamResponse:
         raw = rule.text if rule is not None and rule.text is not None else \
             self.fim_model(req.prompt, req.suffix)
-        text, finish, tokens = apply_limits(raw, req.stop, req.max_tokens)
+        unsure = _rule_unsure(rule) or Unsure.of(raw)
+        text, finish, tokens = apply_limits(str(raw), req.stop, req.max_tokens)
         cache = self.state.account_prompt(("fim", req.model), req.prompt,
                                           uncached_tokens=count_tokens(req.suffix or ""))
         usage = wire.usage(cache.prompt_tokens, cache.hit_tokens, len(tokens))
         ex.record.response_text, ex.record.usage = text, usage
+        ex.record.finish_reason = finish
         cid = wire.new_id()
         empty = bool(rule and rule.empty_choices)
-        out_tokens = split_tokens(req.prompt) + tokens if req.echo else tokens
+        values: list[float | None] = list(token_logprobs(tokens, unsure))
+        prompt_tokens = split_tokens(req.prompt) if req.echo else []
+        # The first echoed token has no logprob: nothing comes before it.
+        prompt_values: list[float | None] = [
+            None if i == 0 else sure_logprob(tok, i) for i, tok in enumerate(prompt_tokens)]
         if not req.stream:
             logprobs = None
             if req.logprobs is not None:
-                logprobs = wire.fim_logprobs(out_tokens, 0 if req.echo else len(req.prompt),
-                                             req.logprobs, first_is_prompt=req.echo)
+                logprobs = wire.fim_logprobs(prompt_tokens + tokens,
+                                             0 if req.echo else len(req.prompt), req.logprobs,
+                                             prompt_values + values)
             data = wire.text_completion(cid, req.model, (req.prompt if req.echo else "") + text,
                                         finish, usage, logprobs, empty=empty)
             return await ex.send_json(200, data, rule, timing,
@@ -485,16 +510,14 @@ class FakeDeepSeek:
                 # The echoed prompt comes back whole, in the first chunk.
                 logprobs = None
                 if req.logprobs is not None:
-                    logprobs = wire.fim_logprobs(split_tokens(req.prompt), 0, req.logprobs,
-                                                 first_is_prompt=True)
+                    logprobs = wire.fim_logprobs(prompt_tokens, 0, req.logprobs, prompt_values)
                 events.append(wire.sse(wire.text_chunk(cid, req.model, req.prompt, None,
                                                        logprobs)))
             offset = len(req.prompt)
-            first = len(out_tokens) - len(tokens)
-            for i, tok in enumerate(tokens, first):
+            for tok, value in zip(tokens, values, strict=True):
                 logprobs = None
                 if req.logprobs is not None:
-                    logprobs = wire.fim_logprobs([tok], offset, req.logprobs, position=i)
+                    logprobs = wire.fim_logprobs([tok], offset, req.logprobs, [value])
                 offset += len(tok)
                 events.append(wire.sse(wire.text_chunk(cid, req.model, tok, None, logprobs)))
             if not truncated:
@@ -506,41 +529,72 @@ class FakeDeepSeek:
 
     # -- chat ------------------------------------------------------------------------------------
 
+    def _chat_model_answer(self, req: ChatRequest, body: dict[str, Any],
+                           rule: Rule | None) -> ChatAnswer:
+        """The model's answer with the rule's canned parts put in."""
+        answer = chat_answer(body, req.reasoning, req.json_mode)
+        if rule is None:
+            return answer
+        if rule.tool_calls is not None:
+            answer = ChatAnswer("", answer.reasoning, [
+                make_call(req.messages, i, call["name"], call.get("arguments", {}))
+                for i, call in enumerate(rule.tool_calls)])
+        if rule.text is not None:
+            answer = ChatAnswer(rule.text, answer.reasoning, answer.tool_calls
+                                if rule.tool_calls is not None else [])
+        if rule.json_empty:
+            # DeepSeek's docs warn that JSON output may come back with empty content.
+            answer = ChatAnswer("", answer.reasoning)
+        if rule.reasoning is not None:
+            answer.reasoning = rule.reasoning
+        return answer
+
     async def _chat(self, ex: _Exchange, req: ChatRequest, body: dict[str, Any],
                     rule: Rule | None, timing: _Timing) -> web.StreamResponse:
-        answer = chat_answer(body, req.reasoning)
-        if rule is not None and rule.text is not None:
-            answer = ChatAnswer(rule.text, answer.reasoning)
-        if rule is not None and rule.reasoning is not None:
-            answer.reasoning = rule.reasoning
-        content, finish, tokens = apply_limits(answer.content, req.stop, req.max_tokens)
-        if answer.tool_calls:
+        answer = self._chat_model_answer(req, body, rule)
+        reasoning = answer.reasoning
+        reasoning_tokens = split_tokens(reasoning) if reasoning is not None else []
+        budget = req.max_tokens
+        calls = answer.tool_calls
+        if budget is not None and reasoning is not None and \
+                self.state.config.generation == "v4":
+            # V4's max_tokens covers the thinking too: a long thought leaves less for the answer.
+            if len(reasoning_tokens) >= budget:
+                reasoning_tokens = reasoning_tokens[:budget]
+                reasoning = "".join(reasoning_tokens)
+                calls = []
+            budget = max(budget - len(reasoning_tokens), 0)
+        content, finish, tokens = apply_limits(answer.content, req.stop, budget)
+        if budget == 0 and not calls:
+            content, finish, tokens = "", "length", []
+        if calls and finish != "length":
             finish = "tool_calls"
-        reasoning_tokens = split_tokens(answer.reasoning) if answer.reasoning is not None else []
         cache = self.state.account_prompt(("chat", req.model),
                                           serialize_messages(req.messages, body.get("tools")))
         completion = len(tokens) + len(reasoning_tokens) + sum(
-            count_tokens(c["function"]["arguments"]) + 3 for c in answer.tool_calls)
+            count_tokens(c["function"]["arguments"]) + count_tokens(c["function"]["name"]) + 2
+            for c in calls)
         usage = wire.usage(cache.prompt_tokens, cache.hit_tokens, completion,
-                           len(reasoning_tokens) if answer.reasoning is not None else None)
+                           len(reasoning_tokens) if reasoning is not None else None)
+        public_calls = [{k: v for k, v in c.items() if k != "index"} for c in calls]
         ex.record.response_text, ex.record.usage = content, usage
+        ex.record.finish_reason, ex.record.tool_calls = finish, public_calls or None
         cid = wire.new_id()
         empty = bool(rule and rule.empty_choices)
-        with_reasoning = answer.reasoning is not None
+        with_reasoning = reasoning is not None
+        values = token_logprobs(tokens, _rule_unsure(rule))
         if not req.stream:
             message: dict[str, Any] = {"role": "assistant", "content": content}
             if with_reasoning:
-                message["reasoning_content"] = answer.reasoning
-            if answer.tool_calls:
-                message["tool_calls"] = [{k: v for k, v in c.items() if k != "index"}
-                                         for c in answer.tool_calls]
-            logprobs = ({"content": wire.chat_logprob_entries(tokens, req.top_logprobs)}
+                message["reasoning_content"] = reasoning
+            if calls:
+                message["tool_calls"] = public_calls
+            logprobs = ({"content": wire.chat_logprob_entries(tokens, req.top_logprobs, values)}
                         if req.logprobs else None)
             data = wire.chat_completion(cid, req.model, message, finish, usage, logprobs,
                                         empty=empty)
-            n_tokens = len(tokens) + len(reasoning_tokens)
             return await ex.send_json(200, data, rule, timing,
-                                      extra_wait_s=n_tokens * timing.per_token_s)
+                                      extra_wait_s=completion * timing.per_token_s)
         truncated = bool(rule and rule.truncate)
         if empty:
             events = [wire.sse(wire.chat_chunk(cid, req.model, None, usage_obj=usage))]
@@ -555,12 +609,13 @@ class FakeDeepSeek:
         for i, tok in enumerate(tokens):
             delta = {"content": tok, "reasoning_content": None} if with_reasoning else \
                 {"content": tok}
-            logprobs = ({"content": wire.chat_logprob_entries([tok], req.top_logprobs, i)}
+            logprobs = ({"content": wire.chat_logprob_entries([tok], req.top_logprobs,
+                                                              [values[i]])}
                         if req.logprobs else None)
             events.append(wire.sse(wire.chat_chunk(cid, req.model, delta, None, logprobs)))
-        if answer.tool_calls:
-            events.append(wire.sse(wire.chat_chunk(cid, req.model,
-                                                   {"tool_calls": answer.tool_calls})))
+        for call in calls:
+            events += [wire.sse(wire.chat_chunk(cid, req.model, delta))
+                       for delta in wire.tool_call_deltas(call, split_tokens)]
         if not truncated:
             last: dict[str, Any] = {"content": ""}
             if with_reasoning:

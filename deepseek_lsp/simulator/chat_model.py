@@ -1,22 +1,24 @@
 """The simulator's deterministic chat "model".
 
 Answers are markdown that mention what was asked. When the last user message holds a fenced
-code block and asks to document, refactor/improve, test or fix it, the answer is prose plus
-exactly one fenced block with that code edited plausibly, which is what the code actions apply.
-It also writes a short "thinking" text, valid JSON in JSON mode, tool calls when asked to call a
-tool, and continuations of an assistant prefix.
+code block and asks to document, refactor/improve, test or fix it (the task is read from the
+words before the first code block), the answer is prose plus exactly one fenced block with that
+code edited plausibly, then a few notes: what the code actions apply. It also writes a short
+"thinking" text, valid JSON in JSON mode (`json_output`), tool calls and answers that use the
+tools' results (`lookup`), and continuations of an assistant prefix: after an open code fence
+(`{"role": "assistant", "content": "```python\n", "prefix": true}`) the continuation is the
+code, the closing fence, then the notes, so that a `stop` of "```" leaves only the code.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 import re
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from .fim_model import _DEF_ANY, _params, describe, guess_language, humanize, kind_of
+from . import json_output, lookup, testfiles
+from .fim_model import _DEF_ANY, _params, describe, guess_language, humanize
 
 # A fenced block: the fence (3+ backticks, closed by the same run), the info string, the code.
 _FENCE_RE = re.compile(r"^[ \t]*(`{3,})([\w+#.-]*)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$",
@@ -59,8 +61,11 @@ def last_user_text(messages: list[dict[str, Any]]) -> str:
 
 
 def _intent(question: str) -> str:
-    """What the user wants done with the code: fix, tests, document, refactor, explain or ask."""
-    q = question.lower()
+    """What the user wants done with the code: fix, tests, document, refactor, explain or ask.
+
+    Only the words before the first code block count: the code itself may say anything.
+    """
+    q = lookup.task_text(question).lower()
     checks = (
         ("fix", r"\bfix|\bbug\b|\bdiagnostic|\berror\b|\bbroken\b"),
         ("tests", r"\btests?\b|\bunit test|\bpytest\b"),
@@ -184,52 +189,6 @@ def fix_code(code: str, lang: str, question: str) -> str:
     return text
 
 
-_PY_TEST_CASES = {
-    "fibonacci": ("{name}(10)", "55"), "factorial": ("{name}(5)", "120"),
-    "is_prime": ("{name}(7)", "True"), "add": ("{name}(2, 3)", "5"),
-    "subtract": ("{name}(5, 3)", "2"), "multiply": ("{name}(4, 3)", "12"),
-    "divide": ("{name}(6, 3)", "2"), "reverse": ('{name}("abc")', '"cba"'),
-    "greet": ('{name}("Ada")', '"Hello, Ada!"'), "maximum": ("{name}([1, 3, 2])", "3"),
-    "minimum": ("{name}([1, 3, 2])", "1"), "average": ("{name}([1, 2, 3])", "2"),
-    "sort": ("{name}([3, 1, 2])", "[1, 2, 3]"),
-}
-
-
-def tests_for(code: str, lang: str, module: str | None = None) -> str:
-    """Unit tests for the functions defined in `code` (importing them from `module`)."""
-    functions = [(n, _params(p)) for n, p in _DEF_ANY.findall(code) if not n.startswith("_")]
-    if not functions:
-        functions = [("main", [])]
-    blocks = []
-    for name, params in functions:
-        kind = kind_of(name)
-        call, expected = _PY_TEST_CASES.get(kind or "", ("", ""))
-        call = call.format(name=name) if call else f"{name}({', '.join('1' for _ in params)})"
-        if lang in ("javascript", "typescript"):
-            check = f"expect({call}).toBe({expected});" if expected else \
-                f"expect({call}).toBeDefined();"
-            blocks.append(f'test("{name} works", () => {{\n  {check}\n}});')
-        elif lang == "go":
-            go_name = name[:1].upper() + name[1:]
-            blocks.append(f"func Test{go_name}(t *testing.T) {{\n\t_ = {call}\n}}")
-        elif lang == "rust":
-            blocks.append(f"#[test]\nfn test_{name}() {{\n    let _ = {call};\n}}")
-        else:
-            check = f"assert {call} == {expected}" if expected else \
-                f"assert {call} is not None"
-            blocks.append(f"def test_{name}():\n    {check}")
-    names = ", ".join(n for n, _ in functions)
-    if lang == "python":
-        header = f"from {module} import {names}\n\n\n" if module else ""
-        return header + "\n\n\n".join(blocks)
-    if lang in ("javascript", "typescript"):
-        header = 'import { test, expect } from "vitest";\n'
-        if module:
-            header += f'import {{ {names} }} from "./{module}";\n'
-        return header + "\n" + "\n\n".join(blocks)
-    return "\n\n".join(blocks)
-
-
 def _quote(question: str, limit: int = 80) -> str:
     first = question.strip().split("\n", 1)[0].strip().strip("`")
     return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
@@ -266,19 +225,11 @@ def _answer_about_code(intent: str, tag: str, code: str, question: str) -> str:
     elif intent == "refactor":
         edited, prose = refactor_code(code, lang), f"Here is a cleaner version of {subject}."
     elif intent == "tests":
-        path = _PATH_RE.search(question)
-        stem = re.sub(r"\W", "_", path.group(1).rsplit("/", 1)[-1].rsplit(".", 1)[0]) \
-            if path else None
-        edited = tests_for(code, lang, stem)
-        prose = f"Here are unit tests for {subject}."
-        if stem and lang == "python":
-            closing = f"Put them in `tests/test_{stem}.py`."
-        elif stem and lang in ("javascript", "typescript"):
-            ext = "ts" if lang == "typescript" else "js"
-            closing = f"Put them next to the module as `{stem}.test.{ext}`."
-        else:
-            closing = "Put them with the project's other tests."
-        return f"{prose}\n\n```{fence}\n{edited.rstrip()}\n```\n\n{closing}"
+        source = _PATH_RE.search(question)
+        path, content = testfiles.test_file(code, lang, source.group(1) if source else None,
+                                            question)
+        return (f"Here are unit tests for {subject}.\n\n```{fence}\n{content.rstrip()}\n```"
+                f"\n\nPut them in `{path}`.")
     else:
         edited, prose = fix_code(code, lang, question), f"Here is {subject} with the problem fixed."
     # Keep the selection's trailing newline state, so the edit replaces it cleanly.
@@ -287,133 +238,105 @@ def _answer_about_code(intent: str, tag: str, code: str, question: str) -> str:
             f"{_CHANGE_NOTES[intent]}")
 
 
-def reasoning_for(question: str, round_no: int) -> str:
+def reasoning_for(question: str, round_no: int, extra: str = "") -> str:
     """A short deterministic 'thinking' text."""
     return (f"The user asks: “{_quote(question, 60)}”. This is round {round_no} of the "
             f"conversation. I should look at what is asked, keep the answer short and "
-            f"give one concrete example.")
+            f"give one concrete example." + (f" {extra}" if extra else ""))
 
 
-def _json_answer(messages: list[dict[str, Any]], question: str) -> str:
-    """Valid JSON, shaped like the example object in the prompt when there is one."""
-    for message in messages:
-        for candidate in re.findall(r"\{[^{}]*\}", message_text(message)):
-            try:
-                example = json.loads(candidate)
-            except ValueError:
-                continue
-            if isinstance(example, dict) and example:
-                filled = {k: (question[:60] if isinstance(v, str) else v)
-                          for k, v in example.items()}
-                return json.dumps(filled, ensure_ascii=False)
-    return json.dumps({"question": _quote(question), "answer": "42"}, ensure_ascii=False)
-
-
-def _argument_value(name: str, schema: dict[str, Any], question: str) -> Any:
-    kind = schema.get("type")
-    if schema.get("enum"):
-        return schema["enum"][0]
-    if kind in ("integer", "number"):
-        m = re.search(r"-?\d+(?:\.\d+)?", question)
-        if m:
-            return int(float(m.group())) if kind == "integer" else float(m.group())
-        return 1
-    if kind == "boolean":
-        return True
-    if kind == "array":
-        return []
-    if kind == "object":
-        return {}
-    m = re.search(r"\b(?:in|for|of|about|named)\s+([A-Z][\w-]*(?:\s+[A-Z][\w-]*)*)", question)
-    if m:
-        return m.group(1)
-    words = re.findall(r"[A-Za-z]\w+", question)
-    return words[-1] if words else name
-
-
-def _tool_call(tools: list[dict[str, Any]], tool_choice: Any, question: str,
-               call_no: int) -> dict[str, Any] | None:
-    """A call of the tool the question names (or `tool_choice` forces), else None."""
-    functions = [t.get("function", {}) for t in tools if isinstance(t, dict)]
-    functions = [f for f in functions if isinstance(f, dict) and f.get("name")]
-    if not functions or tool_choice == "none":
-        return None
-    chosen = None
-    if isinstance(tool_choice, dict):
-        wanted = tool_choice.get("function", {}).get("name")
-        chosen = next((f for f in functions if f["name"] == wanted), None)
-    q = question.lower()
-    if chosen is None:
-        for f in functions:
-            words = " ".join(re.split(r"[_\W]+", f["name"].lower()))
-            if f["name"].lower() in q or words in q:
-                chosen = f
-                break
-    if chosen is None and (tool_choice == "required" or re.search(r"\b(call|use|invoke)\b.*"
-                                                                   r"\b(tool|function)\b", q)):
-        chosen = functions[0]
-    if chosen is None:
-        return None
-    params = chosen.get("parameters") or {}
-    props = params.get("properties") or {}
-    required = params.get("required") or list(props)
-    args = {k: _argument_value(k, props.get(k, {}), question) for k in required}
-    return {"index": 0, "id": f"call_{call_no}_{zlib.crc32(chosen['name'].encode()):08x}",
-            "type": "function",
-            "function": {"name": chosen["name"], "arguments": json.dumps(args, ensure_ascii=False)}}
+_FENCE_LINE = re.compile(r"^[ \t]*(`{3,})", re.MULTILINE)
 
 
 def continue_prefix(prefix: str, answer: str) -> str:
-    """How the model continues an assistant message that begins with `prefix`."""
+    """How the model continues an assistant message that begins with `prefix`.
+
+    After an open code fence the continuation is the answer's code (minus what the prefix
+    already holds), the closing fence and whatever the answer says after its code block.
+    """
     if answer.startswith(prefix):
         return answer[len(prefix):]
-    if prefix.count("```") % 2 == 1:
+    fences = _FENCE_LINE.findall(prefix)
+    if len(fences) % 2 == 1:
+        opening = list(_FENCE_LINE.finditer(prefix))[-1]
+        line_end = prefix.find("\n", opening.end())
+        started = prefix[line_end + 1:] if line_end >= 0 else ""
         m = _FENCE_RE.search(answer)
         code = m.group(3).rstrip("\n") if m else 'def main():\n    print("Hello, world!")'
-        sep = "" if prefix.endswith("\n") else "\n"
-        return f"{sep}{code}\n```"
+        tail = answer[m.end():] if m else ""
+        if started and code.startswith(started):
+            code = code[len(started):]
+        sep = "" if line_end >= 0 else "\n"
+        return f"{sep}{code}\n{fences[-1]}{tail}"
     return ("" if prefix.endswith((" ", "\n")) else " ") + answer
 
 
-def chat_answer(body: dict[str, Any], reasoning: bool) -> ChatAnswer:
+def _plain_answer(question: str, intent: str, round_no: int) -> str:
+    fence = _FENCE_RE.search(question)
+    if fence and intent != "ask":
+        return _answer_about_code(intent, fence.group(2), fence.group(3), question)
+    if fence:
+        names = [n for n, _ in _DEF_ANY.findall(fence.group(3))]
+        subject = ", ".join(f"`{n}`" for n in names[:3]) or "the code you sent"
+        return (f"You asked: “{_quote(question)}”\n\nLooking at {subject}:\n\n"
+                f"- It does what its names say for ordinary inputs.\n"
+                f"- Check empty inputs and error paths; they are the likely problems.\n")
+    topics = ", ".join(f"**{t}**" for t in _topics(question)) or "your question"
+    return (f"You asked: “{_quote(question)}”\n\n"
+            f"Here is a short answer (round {round_no}) about {topics}:\n\n"
+            f"- Start from the simplest case and check it works.\n"
+            f"- Then handle the general case step by step.\n")
+
+
+def _edited(intent: str, code: str, lang: str, question: str) -> str | None:
+    if intent == "document":
+        return document_code(code, lang)
+    if intent == "refactor":
+        return refactor_code(code, lang)
+    if intent == "fix":
+        return fix_code(code, lang, question)
+    return None
+
+
+def chat_answer(body: dict[str, Any], reasoning: bool, json_mode: bool = False) -> ChatAnswer:
     """The deterministic answer to a chat request body (already validated)."""
     messages: list[dict[str, Any]] = body.get("messages") or []
     question = last_user_text(messages)
     round_no = sum(1 for m in messages if m.get("role") == "user")
-    thinking = reasoning_for(question, round_no) if reasoning else None
     last = messages[-1] if messages else {}
-
-    if last.get("role") == "tool":
-        content = message_text(last)
-        return ChatAnswer(f"The tool returned: {content[:200]}\n\nSo the answer to "
-                          f"“{_quote(question)}” is above.", thinking)
-
-    call = _tool_call(body.get("tools") or [], body.get("tool_choice"), question,
-                      sum(1 for m in messages if m.get("role") == "assistant"))
-    if call is not None:
-        return ChatAnswer("", thinking, [call])
-
-    fmt = body.get("response_format") or {}
-    if isinstance(fmt, dict) and fmt.get("type") == "json_object":
-        return ChatAnswer(_json_answer(messages, question), thinking)
-
+    prefix = message_text(last) if last.get("role") == "assistant" and last.get("prefix") \
+        else None
     fence = _FENCE_RE.search(question)
-    intent = _intent(question)
-    if fence and intent != "ask":
-        content = _answer_about_code(intent, fence.group(2), fence.group(3), question)
-    elif fence:
-        names = [n for n, _ in _DEF_ANY.findall(fence.group(3))]
-        subject = ", ".join(f"`{n}`" for n in names[:3]) or "the code you sent"
-        content = (f"You asked: “{_quote(question)}”\n\nLooking at {subject}:\n\n"
-                   f"- It does what its names say for ordinary inputs.\n"
-                   f"- Check empty inputs and error paths; they are the likely problems.\n")
-    else:
-        topics = ", ".join(f"**{t}**" for t in _topics(question)) or "your question"
-        content = (f"You asked: “{_quote(question)}”\n\n"
-                   f"Here is a short answer (round {round_no}) about {topics}:\n\n"
-                   f"- Start from the simplest case and check it works.\n"
-                   f"- Then handle the general case step by step.\n")
+    source = _PATH_RE.search(question)
+    lang = _fence_language(fence.group(2), fence.group(3)) if fence else ""
+    selection = (fence.group(3), lang, source.group(1) if source else None) if fence else None
 
-    if last.get("role") == "assistant" and last.get("prefix"):
-        content = continue_prefix(message_text(last), content)
+    if prefix is None:
+        context = {k: source.group(1) for k in ("path", "file", "uri", "filename")} \
+            if source else {}
+        decision = lookup.decide(body, messages, question, context)
+        if decision is not None:
+            thinking = reasoning_for(question, round_no, decision.why) if reasoning else None
+            return ChatAnswer("", thinking, [decision.call])
+
+    results = lookup.tool_results(messages)
+    extra = "I have what the tools returned." if results else ""
+    thinking = reasoning_for(question, round_no, extra) if reasoning else None
+    intent = _intent(question)
+    if json_mode:
+        def edit() -> str:
+            return _edited(intent, fence.group(3), lang, question) or fence.group(3)
+
+        content = json_output.answer(
+            messages, question, intent, selection,
+            edit if fence is not None and intent in ("document", "refactor", "fix") else None,
+            message_text)
+    else:
+        content = _plain_answer(question, intent, round_no)
+        if results:
+            content = lookup.results_preamble(results, lang) + "\n\n" + content
+    if prefix is not None:
+        content = continue_prefix(prefix, content)
     return ChatAnswer(content, thinking)
+
+

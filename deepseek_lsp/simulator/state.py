@@ -55,6 +55,10 @@ class Rule:
     ttft_s: float | None = None
     chunk_delay_s: float | None = None
     times: int | None = None
+    confidence: float | None = None
+    unsure_from: int = 0
+    json_empty: bool = False
+    tool_calls: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rule:
@@ -65,9 +69,19 @@ class Rule:
             raise ValueError(f"unknown Rule fields: {', '.join(sorted(unknown))}")
         return cls(**data)
 
-    def matches(self, path: str, haystack: str | None) -> bool:
-        """Whether this rule applies to a request on `path` whose matchable text is `haystack`."""
+    def __post_init__(self) -> None:
+        if self.confidence is not None and not 0 < self.confidence <= 1:
+            raise ValueError("confidence is a probability in (0, 1]")
+        for call in self.tool_calls or []:
+            if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+                raise ValueError('tool_calls items look like {"name": ..., "arguments": {...}}')
+
+    def matches(self, path: str, haystack: str | None, json_mode: bool = False) -> bool:
+        """Whether this rule applies to a request on `path` whose matchable text is `haystack`
+        (`json_mode`: a chat request asking for JSON output; `json_empty` rules need one)."""
         if self.path is not None and self.path != path:
+            return False
+        if self.json_empty and not json_mode:
             return False
         if self.match is not None:
             return haystack is not None and self.match in haystack
@@ -95,7 +109,7 @@ class RecordedRequest:
     was dropped or the client left first). `disconnected` means the client went away before the
     response finished. Extras: `response_text`/`usage` (the completion text and usage sent) and
     `key_sha256` (SHA-256 hex of the bearer token, so tests can check which key was sent without
-    the key ever being stored).
+    the key ever being stored), `finish_reason` and `tool_calls` (what the model answered).
     """
 
     method: str
@@ -111,6 +125,8 @@ class RecordedRequest:
     response_text: str | None = None
     usage: dict[str, Any] | None = None
     key_sha256: str | None = None
+    finish_reason: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serializable form, for `GET /_sim/requests`."""
@@ -251,10 +267,11 @@ class SimulatorState:
         with self._lock:
             self._rules.extend(rules)
 
-    def find_rule(self, path: str, haystack: str | None) -> Rule | None:
+    def find_rule(self, path: str, haystack: str | None, json_mode: bool = False
+                  ) -> Rule | None:
         """The first rule that matches, without using it up."""
         with self._lock:
-            return next((r for r in self._rules if r.matches(path, haystack)), None)
+            return next((r for r in self._rules if r.matches(path, haystack, json_mode)), None)
 
     def use_rule(self, rule: Rule) -> None:
         """Count one use of `rule`, removing it when its `times` runs out."""

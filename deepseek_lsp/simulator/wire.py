@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
-import zlib
 from typing import Any
+
+from .confidence import top_alternatives
 
 SYSTEM_FINGERPRINT = "fp_5im0ff1ine_prod0426"
 
@@ -68,59 +69,34 @@ def usage(prompt_tokens: int, hit_tokens: int, completion_tokens: int,
 # --- log probabilities ---------------------------------------------------------------------------
 
 
-def _logprob(token: str, position: int) -> float:
-    """A deterministic, mostly confident log probability in (-0.5, 0]."""
-    h = zlib.crc32(f"{position}:{token}".encode())
-    return -round((h % 10_000) / 20_000, 6)
-
-
-def _alternatives(token: str, count: int) -> list[str]:
-    """`count` distinct candidate tokens, the chosen one first."""
-    stem = token.strip()
-    candidates = [token, stem, " " + stem, stem.upper(), stem.capitalize(), token + " ", "\n",
-                  ",", ".", " the", "(", ")", ":", " =", "_", " a", " to", " of", ";", " in", "0"]
-    seen: list[str] = []
-    for c in candidates:
-        if c and c not in seen:
-            seen.append(c)
-    return seen[:count]
-
-
-def _top(token: str, position: int, count: int) -> list[tuple[str, float]]:
-    first = _logprob(token, position)
-    return [(alt, first if k == 0 else round(first - 1.5 * k - 0.25, 6))
-            for k, alt in enumerate(_alternatives(token, count))]
-
-
 def fim_logprobs(tokens: list[str], start_offset: int, top: int,
-                 first_is_prompt: bool = False, position: int = 0) -> dict[str, Any]:
+                 values: list[float | None]) -> dict[str, Any]:
     """FIM `logprobs`: tokens, their logprobs, optional top alternatives and text offsets.
 
     Offsets count characters from the start of the prompt, as in the seed example (the first
-    completion token of an 18-character prompt sits at offset 18). With `echo`, prompt tokens
-    come first and the very first token has no logprob. `position` numbers the first token
-    among the completion's tokens, so streamed chunks get the same values as a JSON answer.
+    completion token of an 18-character prompt sits at offset 18). `values` holds each token's
+    logprob (None for the very first echoed prompt token, which has none).
     """
-    offsets, logprobs, tops = [], [], []
+    offsets, tops = [], []
     offset = start_offset
-    for i, tok in enumerate(tokens, position):
+    for tok, value in zip(tokens, values, strict=True):
         offsets.append(offset)
         offset += len(tok)
-        logprobs.append(None if (first_is_prompt and i == position) else _logprob(tok, i))
         if top:
-            tops.append(dict(_top(tok, i, top)))
-    return {"tokens": tokens, "token_logprobs": logprobs,
+            tops.append(None if value is None else dict(top_alternatives(tok, value, top)))
+    return {"tokens": tokens, "token_logprobs": values,
             "top_logprobs": tops if top else None, "text_offset": offsets}
 
 
-def chat_logprob_entries(tokens: list[str], top: int, start: int = 0) -> list[dict[str, Any]]:
+def chat_logprob_entries(tokens: list[str], top: int, values: list[float]
+                         ) -> list[dict[str, Any]]:
     """Chat `logprobs.content` entries (OpenAI-style, as DeepSeek sends them)."""
     entries = []
-    for i, tok in enumerate(tokens, start):
+    for tok, value in zip(tokens, values, strict=True):
         entries.append({
-            "token": tok, "logprob": _logprob(tok, i), "bytes": list(tok.encode()),
+            "token": tok, "logprob": value, "bytes": list(tok.encode()),
             "top_logprobs": [{"token": alt, "logprob": lp, "bytes": list(alt.encode())}
-                             for alt, lp in _top(tok, i, top)] if top else [],
+                             for alt, lp in top_alternatives(tok, value, top)[:top]],
         })
     return entries
 
@@ -171,6 +147,18 @@ def text_chunk(cid: str, model: str, text: str | None, finish_reason: str | None
     if usage_obj is not None:
         data["usage"] = usage_obj
     return data
+
+
+def tool_call_deltas(call: dict[str, Any], split: Any) -> list[dict[str, Any]]:
+    """The deltas that stream one tool call, as DeepSeek (and OpenAI) send them: its index, id,
+    type and name with empty arguments first, then the arguments in pieces."""
+    index = call["index"]
+    head = {"index": index, "id": call["id"], "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": ""}}
+    deltas = [{"tool_calls": [head]}]
+    for piece in split(call["function"]["arguments"]):
+        deltas.append({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+    return deltas
 
 
 def sse(data: dict[str, Any] | str) -> bytes:
