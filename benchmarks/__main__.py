@@ -22,24 +22,44 @@ def machine() -> str:
             f"{platform.system()} {platform.release()}")
 
 
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.0f}" if values else "–"
+
+
 def typing_table(results: list[typing_session.Result]) -> str:
+    """Requests and cost per configuration."""
     rows = [
         "| configuration | keystrokes | requests / keystroke | requests per 100 characters "
-        "written | requests while typing through "
-        "| ghost text after a pause (median ms) | pauses with ghost text | prefix-cache hit "
-        "share | est. cost per 1,000 characters written | est. cost per hour of typing |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "written | requests while typing through | prefix-cache hit share "
+        "| est. cost per 1,000 characters written | est. cost per hour of typing |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        latency = (f"{statistics.median(r.pause_latencies_ms):.0f}"
-                   if r.pause_latencies_ms else "–")
         rows.append(
             f"| {r.config} | {r.keystrokes} ({r.accepted} Tab, {r.typed_through} typed "
             f"through) | {r.per_keystroke:.3f} ({r.upstream}) | "
             f"{100 * r.upstream / max(1, r.characters):.2f} | "
-            f"{r.upstream_while_typing_through} | {latency} | "
-            f"{len(r.pause_latencies_ms)}/{r.pauses} | {r.hit_share:.1%} | "
+            f"{r.upstream_while_typing_through} | {r.hit_share:.1%} | "
             f"${r.cost_per_1000_chars:.5f} | ${r.cost_per_hour:.4f} |")
+    return "\n".join(rows)
+
+
+def presence_table(results: list[typing_session.Result]) -> str:
+    """Ghost text at pauses: how often, how soon (median ms from the last keystroke), by kind
+    of pause, and how often it was wrong."""
+    kinds = typing_session.KINDS
+    rows = [
+        "| configuration | pauses with ghost text | median pause → ghost text (ms) | "
+        + " | ".join(kinds) + " | wrong ghost text per 100 pauses |",
+        "|---|---|---|" + "---|" * len(kinds) + "---|",
+    ]
+    for r in results:
+        cells = [f"{len(r.latencies(k))}/{r.count(k)}, {_median(r.latencies(k))}"
+                 for k in kinds]
+        rows.append(f"| {r.config} | {len(r.pause_latencies_ms)}/{len(r.pauses)} "
+                    f"({len(r.pause_latencies_ms) / max(1, len(r.pauses)):.0%}) | "
+                    f"{_median(r.pause_latencies_ms)} | " + " | ".join(cells)
+                    + f" | {r.wrong_per_100_pauses:.1f} |")
     return "\n".join(rows)
 
 
@@ -75,8 +95,11 @@ def main() -> None:
     results = asyncio.run(typing_session.play_all(speed=speed, intent=intent))
     measured = server.run_all(quick=args.quick)
     print(f"Machine: {machine()}\n")
-    print("### Typing session (simulated DeepSeek: 600 ms to first token, 50 tokens/s)\n")
+    print("### Typing session (simulated DeepSeek: 600 ms to first token, 50 tokens/s, "
+          "300 ms to set up a connection)\n")
     print(typing_table(results))
+    print("\n### Ghost text at pauses (shown/pauses, median ms from the last keystroke)\n")
+    print(presence_table(results))
     print("\n### Server\n")
     print(server_table(measured))
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from deepseek_lsp.api.backend import ApiBackend
 from deepseek_lsp.completion.engine import CompletionEngine, CompletionQuery, EngineOptions
 from deepseek_lsp.config import Settings
-from deepseek_lsp.simulator import SimulatorThread
+from deepseek_lsp.simulator import Guess, Rule, SimulatorThread
 
 #: What the typist writes, at the end of the file.
 INTENT = '''
@@ -100,17 +100,35 @@ class Config:
     name: str
     debounce_ms: int
     options: EngineOptions
+    adaptive: bool = True
+    min_confidence: float = Settings().min_confidence
 
 
 CONFIGS = [
-    Config("deepseek-lsp", 150, EngineOptions()),
+    Config("deepseek-lsp", Settings().debounce_ms, EngineOptions()),
     Config("naive (every keystroke, no cache, no type-ahead)", 0,
-           EngineOptions(typeahead=False, cache=False, adaptive_debounce=False)),
+           EngineOptions(typeahead=False, cache=False, speculate=False), adaptive=False,
+           min_confidence=0),
     Config("minuet-like (400 ms debounce, no type-ahead)", 400,
-           EngineOptions(typeahead=False, cache=False, adaptive_debounce=False)),
-    Config("sliding-window prompt (otherwise deepseek-lsp)", 150,
+           EngineOptions(typeahead=False, cache=False, speculate=False), adaptive=False,
+           min_confidence=0),
+    Config("sliding-window prompt (otherwise deepseek-lsp)", Settings().debounce_ms,
            EngineOptions(anchored_prefix=False)),
+    Config("deepseek-lsp without the confidence check", Settings().debounce_ms,
+           EngineOptions(), min_confidence=0),
 ]
+
+#: Kinds of pause, by where the typist stopped.
+FIRST, AFTER_ENTER, MID_LINE, AFTER_ACCEPT = (
+    "first of the session", "line end (after Enter)", "mid-line", "after an accept")
+KINDS = (MID_LINE, AFTER_ENTER, FIRST, AFTER_ACCEPT)
+
+
+@dataclass
+class Pause:
+    kind: str
+    latency_ms: float | None = None  # None: no ghost text before the typist went on
+    wrong: bool = False  # the ghost text shown was not what the typist then wrote
 
 
 @dataclass
@@ -123,8 +141,7 @@ class Result:
     upstream: int = 0
     upstream_while_typing_through: int = 0
     seconds: float = 0.0
-    pause_latencies_ms: list[float] = field(default_factory=list)
-    pauses: int = 0
+    pauses: list[Pause] = field(default_factory=list)
     prompt_tokens: int = 0
     hit_tokens: int = 0
     completion_tokens: int = 0
@@ -146,9 +163,25 @@ class Result:
     def cost_per_hour(self) -> float:
         return self.cost / max(self.seconds, 1e-9) * 3600
 
+    @property
+    def pause_latencies_ms(self) -> list[float]:
+        return [p.latency_ms for p in self.pauses if p.latency_ms is not None]
+
+    def latencies(self, kind: str) -> list[float]:
+        return [p.latency_ms for p in self.pauses if p.kind == kind and p.latency_ms is not None]
+
+    def count(self, kind: str) -> int:
+        return sum(1 for p in self.pauses if p.kind == kind)
+
+    @property
+    def wrong_per_100_pauses(self) -> float:
+        return 100 * sum(p.wrong for p in self.pauses) / max(1, len(self.pauses))
+
 
 class Oracle:
-    """The simulated model: knows what each session's typist will write."""
+    """The simulated model: knows what each session's typist will write, and is wrong on
+    purpose for one line in four — with low confidence on those, as a real model's logprobs
+    show when it guesses."""
 
     def __init__(self, base: str, intent: str) -> None:
         self.base, self.intent = base, intent
@@ -169,7 +202,8 @@ class Oracle:
             answer = rest if end < 0 else rest[:end]
         line_no = self.intent.count("\n", 0, typed)
         if zlib.crc32(f"{line_no}".encode()) % 4 == 0:  # one line in four: a wrong guess
-            answer = answer.replace("order", "item").replace("(", "(self, ", 1) + "  # ?"
+            wrong = answer.replace("order", "item").replace("(", "(self, ", 1) + "  # ?"
+            return Guess(wrong, start=_first_difference(answer, wrong))
         return answer
 
     def _typed_length(self, prompt: str) -> int | None:
@@ -181,10 +215,20 @@ class Oracle:
         return None
 
 
-def _rhythm(rng: random.Random, ch: str, next_ch: str) -> float:
+def _first_difference(a: str, b: str) -> int:
+    """Where `b` stops being `a`: a guess is unsure from there on."""
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def _rhythm(rng: random.Random, ch: str, next_ch: str, accepted: bool) -> float:
     """Seconds before the next keystroke."""
     delay = min(max(rng.gauss(0.15, 0.05), 0.06), 0.4)
-    if ch == "\n" and rng.random() < 0.6:
+    if accepted and rng.random() < 0.5:
+        delay += rng.uniform(0.6, 1.5)  # read what was just accepted
+    elif ch == "\n" and rng.random() < 0.6:
         delay += rng.uniform(0.8, 2.0)  # think about the next line
     elif ch == " " and next_ch != " " and rng.random() < 0.08:
         delay += rng.uniform(0.5, 1.2)
@@ -192,67 +236,93 @@ def _rhythm(rng: random.Random, ch: str, next_ch: str) -> float:
 
 
 async def play(config: Config, *, intent: str = INTENT, speed: float = 1.0, seed: int = 7,
-               ttft_ms: int = 600, tokens_per_s: float = 50) -> Result:
-    """Play the session against one engine configuration; its own simulator counts tokens."""
+               ttft_ms: int = 600, tokens_per_s: float = 50, connect_ms: int = 300,
+               models_ms: int = 150) -> Result:
+    """Play the session against one engine configuration; its own simulator counts tokens.
+
+    The session starts as an editor's does: the server is initialized (this server warms its
+    connection and discovers the model then; the baselines do nothing), and the typist starts
+    a second later. The simulator charges `connect_ms` for each new connection and
+    `models_ms` for `GET /models`, so a cold first request costs what it costs.
+    """
     base = base_file()
     result = Result(config.name)
     rng = random.Random(seed)
-    with SimulatorThread(ttft_ms=int(ttft_ms / speed), tokens_per_s=tokens_per_s * speed) as sim:
+    with SimulatorThread(ttft_ms=int(ttft_ms / speed), tokens_per_s=tokens_per_s * speed,
+                         connect_ms=connect_ms / speed) as sim:
+        sim.script(Rule(path="/models", ttft_s=models_ms / 1000 / speed))
         sim.fake.fim_model = Oracle(base, intent)
         settings = Settings(api_key="sk-benchmark", base_url=sim.base_url,
-                            debounce_ms=int(config.debounce_ms / speed), neighbor_files=False)
+                            debounce_ms=int(config.debounce_ms / speed), neighbor_files=False,
+                            adaptive_debounce=config.adaptive,
+                            min_confidence=config.min_confidence)
         backend = ApiBackend(lambda: settings)
         engine = CompletionEngine(backend, lambda: settings, options=config.options)
+        if config.options.speculate:  # at `initialized`
+            warming = asyncio.ensure_future(backend.warm(settings))
+        await asyncio.sleep(1.0 / speed)
+        uri, path = "file:///bench/orders.py", f"{config.name[:12]}/orders.py"
         text, typed = base, 0
         pending: asyncio.Task[object] | None = None
         shown: tuple[int, str] | None = None  # (typed length when shown, ghost text)
+        pause: tuple[Pause, float] | None = None  # the pause going on, and when it began
         started = time.monotonic()
-        pause_started_at: float | None = None
 
-        def on_answer(task: asyncio.Task[object], at: int, asked: float) -> None:
-            nonlocal shown, pause_started_at
+        def query() -> CompletionQuery:
+            return CompletionQuery(uri=uri, version=result.keystrokes, text=text,
+                                   offset=len(text), path=path, language_id="python")
+
+        def on_answer(task: asyncio.Task[object], at: int) -> None:
+            nonlocal shown
             if task.cancelled() or task.exception() is not None or task.result() is None:
                 return
             answer = task.result()
-            if at == typed:  # still current: the editor shows it
-                shown = (at, answer.text)  # type: ignore[attr-defined]
-                if pause_started_at is not None and pause_started_at == asked:
-                    result.pause_latencies_ms.append((time.monotonic() - asked) * 1000 * speed)
-                    pause_started_at = None
+            if at != typed:  # the editor shows only answers for where the cursor is
+                return
+            shown = (at, answer.text)  # type: ignore[attr-defined]
+            if pause is not None and pause[0].latency_ms is None:
+                pause[0].latency_ms = (time.monotonic() - pause[1]) * 1000 * speed
+                pause[0].wrong = not intent[typed:].startswith(shown[1])
 
         while typed < len(intent):
             ghost = shown[1] if shown and shown[0] == typed else None
             rest = intent[typed:]
             through = bool(ghost) and rest.startswith(ghost)
+            accepted = False
             if through and rng.random() < 0.3:
                 typed += len(ghost)  # Tab
                 result.accepted += 1
                 shown = None
                 through = False
+                accepted = True
             else:
                 if through:
                     result.typed_through += 1
                 typed += 1
             result.keystrokes += 1
             text = base + intent[:typed]
+            pause = None
+            engine.document_changed(query())  # the editor's didChange
             if pending is not None and not pending.done():
                 pending.cancel()  # the editor cancels its stale request
             before = len(sim.requests("/beta/completions"))
             asked = time.monotonic()
-            pending = asyncio.ensure_future(engine.complete(CompletionQuery(
-                uri="file:///bench/orders.py", version=result.keystrokes, text=text,
-                offset=len(text), path=f"{config.name[:12]}/orders.py", language_id="python")))
-            pending.add_done_callback(lambda t, at=typed, a=asked: on_answer(t, at, a))
-            delay = _rhythm(rng, intent[typed - 1], intent[typed : typed + 1]) / speed
+            delay = _rhythm(rng, intent[typed - 1], intent[typed : typed + 1], accepted) / speed
             if delay > 0.5 / speed:
-                result.pauses += 1
-                pause_started_at = asked
+                kind = (FIRST if not result.pauses else AFTER_ACCEPT if accepted
+                        else AFTER_ENTER if intent[typed - 1] == "\n" else MID_LINE)
+                result.pauses.append(Pause(kind))
+                pause = (result.pauses[-1], asked)
+            pending = asyncio.ensure_future(engine.complete(query()))
+            pending.add_done_callback(lambda t, at=typed: on_answer(t, at))
             await asyncio.sleep(delay)
             if through and len(ghost) > 1:  # part of the suggestion is still ahead
                 result.upstream_while_typing_through += (
                     len(sim.requests("/beta/completions")) - before)
         if pending is not None:
             await asyncio.gather(pending, return_exceptions=True)
+        if config.options.speculate:
+            await asyncio.gather(warming, return_exceptions=True)
         result.seconds = (time.monotonic() - started) * speed
         result.characters = len(intent)
         await backend.aclose()

@@ -264,8 +264,14 @@ class Settings:
     prices: Prices = setting(
         "prices", "prices", Prices(), "Prices per million tokens, for cost estimates only.")
     debounce_ms: int = setting(
-        "debounceMs", "integer", 150, "Wait this long after the last keystroke before "
-        "asking the API.", minimum=0, maximum=2000)
+        "debounceMs", "integer", 150, "Mid-line, wait this long after the last keystroke "
+        "before asking the API. Where a pause is likely (a new line, after an opener, `=` or "
+        "`,`, after accepting a suggestion) the server asks at once.", minimum=0, maximum=2000)
+    adaptive_debounce: bool = setting(
+        "adaptiveDebounce", "boolean", True, "Mid-line, wait longer than `debounceMs` for a "
+        "typist whose gaps between keystrokes are longer: until a gap clearly longer than "
+        "their usual one (1.2 × the 90th percentile of recent gaps, at most 1 s), so typing "
+        "does not cost a request per word. Off: `debounceMs` is the wait.")
     max_tokens: int = setting(
         "maxTokens", "integer", 128, "Most tokens one multi-line suggestion may have "
         "(single-line ones use fewer).", minimum=1, maximum=4096)
@@ -293,6 +299,10 @@ class Settings:
     redact_secrets: bool = setting(
         "redactSecrets", "boolean", True, "Replace likely secrets (API keys, private key "
         "blocks) in prompts with a placeholder.")
+    min_confidence: float = setting(
+        "minConfidence", "number", 0.01, "Hide a suggestion whose first tokens the model "
+        "gave less than this probability, and cut a multi-line one where a line's confidence "
+        "falls below it (from FIM `logprobs`; 0 turns the check off).", minimum=0, maximum=1)
     stream_completions: bool = setting(
         "streamCompletions", "boolean", True, "Stream FIM answers and stop early once the "
         "suggestion is complete.")

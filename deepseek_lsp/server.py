@@ -83,6 +83,7 @@ class DeepSeekLanguageServer(LanguageServer):
             self.backend, lambda: self.settings, stats=self.stats, notify=self.show_error
         )
         self.chat = ChatCommands(self)
+        self._warming: asyncio.Future[None] | None = None
 
     # -- settings ---------------------------------------------------------------------------
 
@@ -113,6 +114,12 @@ class DeepSeekLanguageServer(LanguageServer):
             log.info("settings changed: %r", self.settings)
             self.engine.settings_changed()
             self.backend.settings_changed()
+            if self.settings_ready.is_set():
+                self.warm()
+
+    def warm(self) -> None:
+        """Warm the API connection in the background (never delays a request)."""
+        self._warming = asyncio.ensure_future(self.backend.warm(self.settings))
 
     async def wait_for_settings(self) -> None:
         """Wait (briefly) for the client's first configuration answer."""
@@ -160,10 +167,13 @@ class DeepSeekLanguageServer(LanguageServer):
         return encoding.value if isinstance(encoding, lsp.PositionEncodingKind) else encoding
 
     def apply_changes(self, params: lsp.DidChangeTextDocumentParams) -> None:
+        """Apply an edit to the document and tell the engine (where the edit ended is where
+        the cursor most likely is: it feeds type-ahead and the typing rhythm)."""
         doc = self.documents.get(params.text_document.uri)
         if doc is None:
             log.warning("change for a document that is not open: %s", params.text_document.uri)
             return
+        cursor = 0
         for change in params.content_changes:
             if isinstance(change, lsp.TextDocumentContentChangePartial):
                 r = change.range
@@ -171,10 +181,17 @@ class DeepSeekLanguageServer(LanguageServer):
                     (r.start.line, r.start.character), (r.end.line, r.end.character),
                     change.text, self.encoding,
                 )
+                start = doc.offset_at(r.start.line, r.start.character, self.encoding)
+                cursor = start + len(change.text)
             else:
                 doc.replace_all(change.text, params.text_document.version)
+                cursor = len(doc.text)
         doc.version = params.text_document.version
         self.documents.touch(doc.uri)
+        self.engine.document_changed(CompletionQuery(
+            uri=doc.uri, version=doc.version, text=doc.text, offset=cursor,
+            path=self.relative_path(doc.uri), language_id=doc.language_id))
+        self.backend.keep_warm()
 
     def relative_path(self, uri: str) -> str:
         path = to_fs_path(uri) or uri
@@ -214,15 +231,19 @@ class DeepSeekLanguageServer(LanguageServer):
         return doc, q
 
     async def suggest(
-        self, uri: str, position: lsp.Position
-    ) -> tuple[Document, CompletionAnswer | None] | None:
-        """The engine's answer at a position; None for unknown documents or bad positions."""
+        self, uri: str, position: lsp.Position, *, invoked: bool = False
+    ) -> tuple[Document, list[CompletionAnswer]] | None:
+        """The engine's answers at a position (several when the user `invoked` the request
+        explicitly); None for unknown documents or bad positions."""
         await self.wait_for_settings()
         found = self.query(uri, position)
         if found is None:
             return None
         doc, query = found
-        return doc, await self.engine.complete(query)
+        if invoked:
+            return doc, await self.engine.alternatives(query)
+        answer = await self.engine.complete(query)
+        return doc, [answer] if answer is not None else []
 
     def to_range(self, doc: Document, start: int, end: int) -> lsp.Range:
         sl, sc = doc.position_at(start, self.encoding)
@@ -255,11 +276,13 @@ def initialize(ls: DeepSeekLanguageServer, params: lsp.InitializeParams) -> None
 
 @server.feature(lsp.INITIALIZED)
 async def initialized(ls: DeepSeekLanguageServer, _params: lsp.InitializedParams) -> None:
-    """Pull the `deepseek` configuration section."""
+    """Pull the `deepseek` configuration section, then warm the API connection (model
+    discovery and TCP/TLS) so the first suggestion does not pay for them."""
     try:
         await ls.pull_configuration()
     finally:
         ls.settings_ready.set()
+    ls.warm()
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -285,17 +308,15 @@ async def shutdown(ls: DeepSeekLanguageServer, _params: None) -> None:
 async def inline_completion(
     ls: DeepSeekLanguageServer, params: lsp.InlineCompletionParams
 ) -> lsp.InlineCompletionList | None:
-    """Ghost text at the cursor."""
-    found = await ls.suggest(params.text_document.uri, params.position)
+    """Ghost text at the cursor: one suggestion, or up to three when the user asked."""
+    invoked = params.context.trigger_kind == lsp.InlineCompletionTriggerKind.Invoked
+    found = await ls.suggest(params.text_document.uri, params.position, invoked=invoked)
     if found is None:
         return None
-    doc, answer = found
-    if answer is None:
-        return lsp.InlineCompletionList(items=[])
-    item = lsp.InlineCompletionItem(
-        insert_text=answer.text, range=ls.to_range(doc, answer.start, answer.end)
-    )
-    return lsp.InlineCompletionList(items=[item])
+    doc, answers = found
+    return lsp.InlineCompletionList(items=[
+        lsp.InlineCompletionItem(insert_text=a.text, range=ls.to_range(doc, a.start, a.end))
+        for a in answers])
 
 
 @server.feature(
@@ -311,10 +332,9 @@ async def completion(
     found = await ls.suggest(params.text_document.uri, params.position)
     if found is None:
         return None
-    doc, answer = found
-    if answer is None:
-        return lsp.CompletionList(is_incomplete=True, items=[])
-    return lsp.CompletionList(is_incomplete=True, items=[completion_item(ls, doc, answer)])
+    doc, answers = found
+    return lsp.CompletionList(is_incomplete=True,
+                              items=[completion_item(ls, doc, a) for a in answers])
 
 
 def completion_item(
@@ -412,6 +432,7 @@ async def status(ls: DeepSeekLanguageServer, *_args: Any) -> dict[str, Any]:
         "lastError": failures.last_error.user_message if failures.last_error else None,
         "lastErrorKind": failures.last_error.kind if failures.last_error else None,
         "cacheEntries": len(ls.engine.cache),
+        "lastSkip": ls.engine.last_skip.to_json() if ls.engine.last_skip else None,
         **ls.stats.to_json(ls.settings.prices),
     }
 

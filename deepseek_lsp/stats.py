@@ -22,6 +22,10 @@ class Stats:
     skipped: int = 0  # "don't ask" rules
     cancelled: int = 0
     early_stops: int = 0  # streams hung up on once the suggestion was complete
+    early_answers: int = 0  # multi-line answers given at their first settled line
+    prefetches: int = 0  # next-line calls after a suggestion was completed at a line end
+    unsure_hidden: int = 0  # answers not shown: the model was unsure of their first tokens
+    unsure_cut: int = 0  # multi-line answers cut where the model's confidence collapsed
     suggestions_shown: int = 0
     chat_requests: int = 0
     prompt_tokens: int = 0
@@ -56,6 +60,10 @@ class Stats:
             "skipped": self.skipped,
             "cancelled": self.cancelled,
             "earlyStops": self.early_stops,
+            "earlyAnswers": self.early_answers,
+            "nextLineRequests": self.prefetches,
+            "unsureHidden": self.unsure_hidden,
+            "unsureCut": self.unsure_cut,
             "suggestionsShown": self.suggestions_shown,
             "chatRequests": self.chat_requests,
             "promptTokens": self.prompt_tokens,

@@ -21,6 +21,7 @@ from deepseek_lsp.completion.context import (
     ANCHOR_STEPS,
     LINE_LIMIT,
     NEIGHBOR_SHARE,
+    WORD_SCAN_CHARS,
     FimPlan,
     Neighbor,
     Skip,
@@ -222,8 +223,20 @@ def test_multi_line_stops(language_id: str) -> None:
     assert stops[0] == "\n\n\n" and 1 <= len(stops) <= 16
     assert all(s.startswith("\n") for s in stops)  # never stops before the first line
     assert plan.params.max_tokens == 300
-    if language_id == "python":
-        assert "\n\ndef " in stops and "\n\nclass " in stops
+    if language_id == "python":  # inside a block: a new top-level item ends the answer
+        indented = must_plan("def f():\n    |\n", settings=PLAIN).params.stop
+        assert "\n\ndef " in indented and "\n\nclass " in indented
+
+
+def test_at_column_zero_an_answer_may_begin_with_a_new_top_level_item() -> None:
+    """Right after a function, `\n\ndef g` is the answer itself: a `\n\ndef ` stop string
+    would cut it to nothing, so only two blank lines stop it, and post-processing keeps one
+    item."""
+    plan = must_plan("def f():\n    return 1\n|", settings=PLAIN)
+    assert plan.params.stop == ("\n\n\n",)
+    answer = "\n\ndef g(x):\n    return x\n\ndef h():\n    pass"
+    suggestion = postprocess(answer, plan.postprocess_context)
+    assert suggestion is not None and suggestion.text == "def g(x):\n    return x"
 
 
 def test_crlf_documents_get_crlf_stops_and_line_ending() -> None:
@@ -385,8 +398,14 @@ def test_anchor_stays_within_budget_at_every_offset(budget: int) -> None:
         start = anchored_prefix_start(text, offset, budget)
         assert 0 <= start <= offset
         assert offset - start <= step * ANCHOR_STEPS
-        # at a line start, or mid-line when no line starts between the anchor and the cursor
-        assert start == 0 or text[start - 1] == "\n" or "\n" not in text[start - 1:offset]
+        if start == 0:
+            continue
+        # at a line start within a step after the anchor; only on a line longer than that,
+        # mid-line: at a word boundary a little after the anchor
+        anchor = -((step * ANCHOR_STEPS - offset) // step) * step
+        if text[start - 1] != "\n":
+            assert "\n" not in text[anchor - 1 : min(offset, anchor + step)]
+            assert start - anchor < WORD_SCAN_CHARS
 
 
 # ---------------------------------------------------------------------------------------------

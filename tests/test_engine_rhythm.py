@@ -1,4 +1,5 @@
-"""The adaptive debounce: short where people pause, longer mid-line for a fast typist."""
+"""The wait before asking, counted from the last edit: short for a steady typist, longer for
+one whose gaps are long, capped, and never stacked on a wait the editor already made."""
 
 from __future__ import annotations
 
@@ -7,41 +8,64 @@ from deepseek_lsp.completion.engine import TypingRhythm
 
 class Clock:
     def __init__(self) -> None:
-        self.now = 0.0
+        self.now = 100.0
 
     def __call__(self) -> float:
         return self.now
 
 
-def test_mid_line_waits_for_a_gap_longer_than_the_usual_one():
+def typed(rhythm: TypingRhythm, clock: Clock, gaps: list[float]) -> None:
+    for gap in gaps:
+        clock.now += gap
+        rhythm.edited()
+
+
+def test_a_steady_typist_is_asked_for_soon_after_they_stop():
     clock = Clock()
     rhythm = TypingRhythm(clock)
-    delays = []
-    for _ in range(10):
-        clock.now += 0.12  # a fast typist: 120 ms between keys
-        delays.append(rhythm.debounce_s("    total = compu", 150))
-    assert delays[0] == 0.15  # not enough history yet: the configured minimum
-    assert abs(delays[-1] - 0.3) < 1e-9  # 2.5 x 120 ms
+    typed(rhythm, clock, [0.09] * 12)  # 90 ms between keys, like a scripted editor test
+    assert abs(rhythm.target_s(0.05, adaptive=True) - 1.2 * 0.09) < 1e-9
+    assert rhythm.target_s(0.15, adaptive=True) == 0.15  # never below debounceMs
 
 
-def test_where_people_pause_only_the_minimum_applies():
+def test_an_uneven_typist_waits_for_a_gap_longer_than_most_of_theirs():
     clock = Clock()
     rhythm = TypingRhythm(clock)
-    for _ in range(10):
-        clock.now += 0.12
-        rhythm.debounce_s("x = f", 150)
-    for prefix in ("    ", "", "def f(", "x = ", "items = [", "if x:", "fn() ->"):
-        clock.now += 0.12
-        assert rhythm.debounce_s(prefix, 150) == 0.15, prefix
+    typed(rhythm, clock, [0.1, 0.3, 0.1, 0.12, 0.25, 0.1, 0.14, 0.11, 0.2, 0.1])
+    assert abs(rhythm.target_s(0.1, adaptive=True) - 1.2 * 0.25) < 1e-9  # the 90th percentile
 
 
-def test_long_breaks_are_not_part_of_the_rhythm_and_the_wait_is_capped():
+def test_without_adaptive_debounce_the_setting_is_the_wait():
     clock = Clock()
     rhythm = TypingRhythm(clock)
-    for _ in range(10):
-        clock.now += 5.0  # one keystroke every few seconds: breaks, not rhythm
-        assert rhythm.debounce_s("abc", 100) == 0.1
-    for _ in range(10):
-        clock.now += 0.9  # a very slow typist
-        delay = rhythm.debounce_s("abc", 100)
-    assert delay == TypingRhythm.MAX_S
+    typed(rhythm, clock, [0.3] * 12)
+    assert rhythm.target_s(0.0, adaptive=False) == 0.0
+    assert rhythm.target_s(0.15, adaptive=False) == 0.15
+
+
+def test_too_little_history_gives_the_setting():
+    clock = Clock()
+    rhythm = TypingRhythm(clock)
+    typed(rhythm, clock, [0.3] * (TypingRhythm.MIN_SAMPLES - 1))
+    assert rhythm.target_s(0.1, adaptive=True) == 0.1
+
+
+def test_breaks_are_not_rhythm_and_the_wait_is_capped():
+    clock = Clock()
+    rhythm = TypingRhythm(clock)
+    typed(rhythm, clock, [5.0] * 10)  # one keystroke every few seconds: breaks
+    assert rhythm.target_s(0.1, adaptive=True) == 0.1
+    typed(rhythm, clock, [0.95] * 12)  # a very slow typist
+    assert rhythm.target_s(0.1, adaptive=True) == TypingRhythm.MAX_S
+
+
+def test_the_wait_counts_from_the_last_edit_not_from_the_request():
+    """An editor that waited 200 ms itself (Neovim 0.12) is not made to wait again."""
+    clock = Clock()
+    rhythm = TypingRhythm(clock)
+    typed(rhythm, clock, [0.1] * 10)
+    assert rhythm.remaining_s(0.15) == 0.15  # asked right after the keystroke
+    clock.now += 0.05
+    assert abs(rhythm.remaining_s(0.15) - 0.10) < 1e-9
+    clock.now += 0.2  # the request arrives 250 ms after the keystroke
+    assert rhythm.remaining_s(0.15) == 0.0

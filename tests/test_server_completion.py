@@ -255,9 +255,10 @@ async def test_stream_is_cut_once_the_block_is_complete(start_server, sim):
     item = await editor.ghost()
     assert item is not None
     assert item.insert_text == "total = a + b\n    return total"
+    # the answer may be given at its settled first lines, just before the stream is cut
+    assert await sim.wait_for_async(lambda reqs: any(r.disconnected for r in reqs), timeout=3)
     status = await editor.command("deepseek.status")
     assert status["earlyStops"] == 1
-    assert await sim.wait_for_async(lambda reqs: any(r.disconnected for r in reqs), timeout=3)
 
 
 async def test_keystrokes_typed_while_a_request_is_in_flight_reuse_it(start_server, sim):

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from deepseek_lsp.chat import prompts
+from deepseek_lsp.chat import actions, prompts
 from deepseek_lsp.simulator import Guess, Rule, SimulatorThread
 from deepseek_lsp.simulator.fim_model import fim_completion
 
@@ -95,7 +95,7 @@ SCALE = ("def scale(value, factor):\n    if value == None:\n        return 0\n"
 
 
 def _edit_body(kind: str, **extra: Any) -> dict[str, Any]:
-    messages = prompts.action_messages(kind, excerpt(SCALE, "pkg/scaling.py"))
+    messages = actions.action_messages(kind, excerpt(SCALE, "pkg/scaling.py"))
     return {"model": V4, "thinking": NO_THINKING, "messages": messages, **extra}
 
 
@@ -146,7 +146,7 @@ def test_the_task_not_the_code_decides_the_edit(client) -> None:
     # Code that talks of errors and bugs is still documented, not "fixed".
     code = ('def parse(text):\n    if not text:\n        raise ValueError("broken input: a bug '
             'or an error upstream")\n    return text.split()\n')
-    messages = prompts.action_messages("document", excerpt(code, "parse.py"))
+    messages = actions.action_messages("document", excerpt(code, "parse.py"))
     prefix = {"role": "assistant", "content": "```python\n", "prefix": True}
     content = post(client, BETA_CHAT, {"model": V4, "thinking": NO_THINKING, "stop": ["```"],
                                        "messages": [*messages, prefix]})["choices"][0][
@@ -171,7 +171,7 @@ TEST_EXAMPLE = ('Answer in JSON, exactly like this example: {"path": "<test file
 
 def _tests_body(code: str, path: str, language_id: str = "python", extra: str = "",
                 **fields: Any) -> dict[str, Any]:
-    user = prompts.action_prompt("tests", excerpt(code, path, language_id)) + extra
+    user = actions.action_prompt("tests", excerpt(code, path, language_id)) + extra
     return {"model": V4, "thinking": NO_THINKING, "response_format": {"type": "json_object"},
             "messages": [{"role": "system", "content": TEST_EXAMPLE},
                          {"role": "user", "content": user}], **fields}

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from deepseek_lsp.api.errors import InvalidBaseUrlError
+from deepseek_lsp.api.errors import DeepSeekError, InvalidBaseUrlError
 from deepseek_lsp.api.models import ModelResolver, is_auto, uses_thinking_flag
 from deepseek_lsp.api.types import Balance, FimParams, FimResult, Model
 from deepseek_lsp.config import Settings
@@ -24,6 +25,11 @@ if TYPE_CHECKING:  # httpx is imported on first use: `initialize` must not wait 
     from deepseek_lsp.api.client import ChatOptions, ChatStream, DeepSeekClient, FimStream
 
 S = TypeVar("S")
+
+
+#: While the user types, an idle connection is re-opened by a cheap request this often, so
+#: the next suggestion does not pay for TCP and TLS set-up (connections idle out after 30 s).
+KEEP_WARM_S = 20.0
 
 
 class ApiBackend:
@@ -35,6 +41,8 @@ class ApiBackend:
         self._resolver: ModelResolver | None = None
         self._identity: tuple[str | None, str] | None = None
         self.current_fim_model: str | None = None
+        self._last_used = -KEEP_WARM_S
+        self._warming: asyncio.Task[None] | None = None
 
     def session(self, settings: Settings | None = None) -> tuple[DeepSeekClient, ModelResolver]:
         """The client and resolver for these settings (made anew when key or URL change)."""
@@ -69,6 +77,35 @@ class ApiBackend:
         (None before the first call). Part of the completion cache's key."""
         return self.current_fim_model if is_auto(settings.model) else settings.model.strip()
 
+    # -- warm ---------------------------------------------------------------------------------
+
+    async def warm(self, settings: Settings | None = None) -> None:
+        """Discover the `auto` model and open the connection before a keystroke needs them
+        (at `initialized` and after a settings change). Failures are left to the first real
+        call, which reports them."""
+        settings = settings or self._settings()
+        if not settings.api_key or settings.base_url_problem:
+            return
+        self._last_used = time.monotonic()
+        client, resolver = self.session(settings)
+        try:
+            if is_auto(settings.model) and resolver.discovered is None:
+                await resolver.fim_model(settings.model)  # GET /models opens the connection
+            else:
+                await client.list_models(deadline_s=settings.timeout_ms / 1000)
+        except DeepSeekError:
+            pass
+
+    def keep_warm(self) -> None:
+        """The user is typing: if the connection has idled for a while, re-open it now, in
+        the background, so that it is ready when they pause."""
+        if time.monotonic() - self._last_used < KEEP_WARM_S:
+            return
+        if self._warming is not None and not self._warming.done():
+            return
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing to keep warm
+            self._warming = asyncio.get_running_loop().create_task(self.warm())
+
     # -- streams and calls ------------------------------------------------------------------
 
     @asynccontextmanager
@@ -83,6 +120,7 @@ class ApiBackend:
         """Open `make(client, model)` with the configured model (re-discovered once on
         "Model Not Exist"); leaving the block closes the stream, early or not."""
         client, resolver = self.session(settings)
+        self._last_used = time.monotonic()
 
         async def enter(model: str) -> tuple[AsyncExitStack, S]:
             stack = AsyncExitStack()
@@ -101,17 +139,20 @@ class ApiBackend:
         """A streamed FIM answer; leaving the block early hangs up at once."""
         def make(client: DeepSeekClient, model: str) -> FimStream:
             self.current_fim_model = model
-            return client.fim_stream(params, model=model, deadline_s=settings.timeout_ms / 1000)
+            return client.fim_stream(params, model=model, deadline_s=settings.timeout_ms / 1000,
+                                     **_fim_options(params))
 
         return self._open(settings, make)
 
     async def fim(self, params: FimParams, settings: Settings) -> FimResult:
         """One FIM answer, not streamed."""
         client, resolver = self.session(settings)
+        self._last_used = time.monotonic()
 
         async def call(model: str) -> FimResult:
             self.current_fim_model = model
-            return await client.fim(params, model=model, deadline_s=settings.timeout_ms / 1000)
+            return await client.fim(params, model=model, deadline_s=settings.timeout_ms / 1000,
+                                    **_fim_options(params))
 
         return await resolver.call_with_rediscovery(settings.model, call)
 
@@ -146,6 +187,10 @@ class ApiBackend:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+def _fim_options(params: FimParams) -> dict[str, Any]:
+    return {} if params.logprobs is None else {"logprobs": params.logprobs}
 
 
 def _close_later(client: DeepSeekClient) -> None:

@@ -477,6 +477,11 @@ class FimStream(_EventStream[str]):
         return "".join(self._parts)
 
     @property
+    def logprobs(self) -> dict[str, Any] | None:
+        """The logprobs received so far, if asked for (also after leaving early)."""
+        return self._logprobs
+
+    @property
     def result(self) -> FimResult:
         self._require_complete()
         return FimResult(

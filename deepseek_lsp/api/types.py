@@ -59,6 +59,8 @@ class FimParams:
     stop: tuple[str, ...] = ()
     temperature: float = 0.0
     top_p: float | None = None
+    #: Ask for the answer's token log-probabilities (a confidence check); None: do not ask.
+    logprobs: int | None = None
 
 
 @dataclass(frozen=True)

@@ -69,9 +69,12 @@ class Neighbor:
 
 @dataclass(frozen=True)
 class Skip:
-    """Do not ask the API here; `reason` says why (for logs and `deepseek.status`)."""
+    """Do not ask the API here: `reason` says why in words (logs), `code` in one word
+    (`deepseek.status` `lastSkip`: `disabledLanguage`, `excluded`, `midWord`, `tooLarge`,
+    `textRight`)."""
 
     reason: str
+    code: str = "rule"
 
 
 @dataclass(frozen=True)
@@ -139,11 +142,11 @@ def before_identifier(text: str, offset: int) -> bool:
     return offset < len(text) and (text[offset] == "_" or text[offset].isalnum())
 
 
-def _skip_reason(path: str, language_id: str, settings: Settings) -> str | None:
+def _skip_reason(path: str, language_id: str, settings: Settings) -> Skip | None:
     if language_id.lower() in {lang.lower() for lang in settings.disabled_languages}:
-        return f"language {language_id!r} is disabled"
+        return Skip(f"language {language_id!r} is disabled", "disabledLanguage")
     if is_excluded(path, settings.exclude):
-        return "the file is excluded"
+        return Skip("the file is excluded", "excluded")
     return None
 
 
@@ -188,12 +191,26 @@ def choose_mode(line_prefix: str, line_suffix: str, language: Language) -> Mode:
     return "single"
 
 
-def stop_sequences(mode: Mode, language: Language, eol: str) -> tuple[str, ...]:
-    """Single: the end of the line. Multi: two blank lines, or a new top-level item."""
+def stop_sequences(mode: Mode, language: Language, eol: str,
+                   at_line_start: bool = False) -> tuple[str, ...]:
+    """Single: the end of the line. Multi: two blank lines, or a new top-level item.
+
+    On an empty line at column 0 (`at_line_start`) the answer may itself begin with blank
+    lines and a new top-level item (`\n\ndef ...` right after a function), which a stop
+    string would cut to nothing; there post-processing cuts at the *second* item instead
+    (`postprocess.cut_at_next_item`), and the stream is closed there.
+    """
     if mode == "single":
         return ("\n",)
+    if at_line_start:
+        return (eol * 3,)
     stops = (eol * 3, *(s.replace("\n", eol) for s in language.top_level_stops))
     return stops[:MAX_STOP_SEQUENCES]
+
+
+def item_starts(language: Language) -> tuple[str, ...]:
+    """How a new top-level item's line begins (`def `, `class `, `@` ...)."""
+    return tuple(dict.fromkeys(s.lstrip("\n") for s in language.top_level_stops))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,16 +257,17 @@ def anchored_prefix_start(text: str, offset: int, budget: int) -> int:
     `step = budget / ANCHOR_STEPS` that keeps the window within budget. It depends on the text
     before it and on `offset // step` only, so it stays put while the cursor moves within a
     step of ~1,000 characters and the prompt's beginning stays byte-identical. The window is
-    between 3/4 of the budget (minus a line) and the full budget long; on an overlong line
-    without a boundary it starts mid-line, at the anchor itself.
+    between 3/4 of the budget (minus a line) and the full budget long. Where the next line
+    boundary is more than a step away (an overlong line), the window starts on that line, at
+    the first word boundary after the anchor (`_line_or_word_start`), so the code before the
+    cursor is never lost to a long line.
     """
     step = max(1, budget // ANCHOR_STEPS)
     budget = step * ANCHOR_STEPS
     if offset <= budget:
         return 0
     anchor = -((budget - offset) // step) * step  # ceil((offset - budget) / step) * step
-    newline = text.find("\n", anchor - 1, offset)
-    return newline + 1 if newline != -1 else anchor
+    return _line_or_word_start(text, anchor, min(offset, anchor + step))
 
 
 def sliding_prefix_start(text: str, offset: int, budget: int) -> int:
@@ -257,8 +275,25 @@ def sliding_prefix_start(text: str, offset: int, budget: int) -> int:
     (the first line start within the last `budget` characters), as most FIM clients cut it."""
     if offset <= budget:
         return 0
-    newline = text.find("\n", offset - budget - 1, offset)
-    return newline + 1 if newline != -1 else offset - budget
+    start = offset - budget
+    return _line_or_word_start(text, start, min(offset, start + budget // ANCHOR_STEPS))
+
+
+#: How far a window start may move forward to reach a word boundary on an overlong line.
+WORD_SCAN_CHARS = 64
+
+
+def _line_or_word_start(text: str, at: int, limit: int) -> int:
+    """The first line start in `[at, limit]`; failing that (an overlong line), the first word
+    boundary at or after `at` — after a space or punctuation, so the window does not begin
+    inside a token — or `at` itself. Depends only on the text and `at` (deterministic)."""
+    newline = text.find("\n", at - 1, limit)
+    if newline != -1:
+        return newline + 1
+    for i in range(at, min(limit, at + WORD_SCAN_CHARS)):
+        if not (text[i - 1].isalnum() or text[i - 1] == "_"):
+            return i
+    return at
 
 
 def suffix_window_end(text: str, offset: int, budget: int) -> int:
@@ -410,14 +445,16 @@ def build_fim_request(
     `anchored=False` uses a sliding window instead (the benchmark's baseline).
     """
     offset = min(max(offset, 0), len(text))
-    reason = _skip_reason(path, language_id, settings)
-    if reason:
-        return Skip(reason)
+    skip = _skip_reason(path, language_id, settings)
+    if skip:
+        return skip
     if before_identifier(text, offset):
-        return Skip("the cursor is before an identifier")
+        return Skip("the cursor is before an identifier", "midWord")
     line = _cursor_line(text, offset)
-    if line.suffix_truncated or not tail_allows_completion(line.suffix):
-        return Skip("there is text right of the cursor")
+    if line.suffix_truncated:
+        return Skip("the line is too long right of the cursor", "tooLarge")
+    if not tail_allows_completion(line.suffix):
+        return Skip("there is text right of the cursor", "textRight")
 
     language = language_for(language_id)
     mode = choose_mode(line.prefix, line.suffix, language)
@@ -448,8 +485,10 @@ def build_fim_request(
         suffix=suffix or None,
         max_tokens=(min(settings.max_tokens, SINGLE_LINE_MAX_TOKENS) if mode == "single"
                     else settings.max_tokens),
-        stop=stop_sequences(mode, language, line.eol),
+        stop=stop_sequences(mode, language, line.eol,
+                            at_line_start=not line.prefix and not line.suffix.strip()),
         temperature=settings.temperature,
+        logprobs=1 if settings.min_confidence > 0 else None,
     )
     context = PostprocessContext(
         mode=mode,
@@ -460,6 +499,7 @@ def build_fim_request(
         eol=line.eol,
         line_comment=language.line_comment,
         quotes=language.quotes,
+        item_starts=item_starts(language),
     )
     return FimPlan(params, mode, prefix_start, suffix_end, line.prefix, line.suffix,
                    indent_of(line.prefix), context)

@@ -44,6 +44,7 @@ class PostprocessContext:
     eol: str = "\n"
     line_comment: str | None = "#"
     quotes: str = "\"'"
+    item_starts: tuple[str, ...] = ()  # how a new top-level item's line begins (`def `)
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,21 @@ def strip_repeated_indent(lines: list[str], ctx: PostprocessContext, unit: int) 
         return lines
     cut = len(prefix) if first.startswith(prefix) else len(lead)
     return [first[cut:], *lines[1:]]
+
+
+def cut_at_next_item(lines: list[str], starts: tuple[str, ...]) -> list[str]:
+    """Keep one top-level item: cut before a blank line followed by a line that starts a
+    new item at column 0 (`def `, `class ` ...), once some code came first."""
+    seen_code = False
+    for i, line in enumerate(lines):
+        if (seen_code and i > 0 and not lines[i - 1].strip() and starts
+                and line.startswith(starts)):
+            kept = lines[: i - 1]
+            while kept and not kept[-1].strip():
+                kept.pop()
+            return kept
+        seen_code = seen_code or bool(line.strip())
+    return lines
 
 
 def _is_closer_line(line: str) -> bool:
@@ -446,6 +462,8 @@ def _multi_line_body(text: str, ctx: PostprocessContext) -> tuple[list[str], boo
     else:  # after a block opener: the body must be deeper than the opening line
         min_indent = indent_width(ctx.line_prefix) + 1
     kept = cut_at_dedent(lines, min_indent)
+    if min_indent == 0:  # top level: nothing dedents, so one item ends at the next one
+        kept = cut_at_next_item(kept, ctx.item_starts)
     ended = len(kept) < len(lines) or (len(kept) > 1 and _is_closer_line(kept[-1])
                                          and indent_width(kept[-1]) < min_indent)
     kept = drop_repeated_following_lines(kept, _following_lines(ctx), ctx.line_prefix)

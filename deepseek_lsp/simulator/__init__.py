@@ -6,7 +6,9 @@ for assistant-prefix completion, and `/v1`), and `POST /beta/completions` (FIM),
 for model generation "v4" (`deepseek-v4-flash`, `deepseek-v4-pro`; old names are "Model Not
 Exist") or "legacy" (`deepseek-chat`, `deepseek-reasoner`). It checks bearer keys, simulates the
 prefix cache in whole `cache_unit` token units, answers with deterministic fake models, and
-records every request.
+records every request. Timing settings: `ttft_ms` (time to first token of generating
+answers), `tokens_per_s`, and `connect_ms` (the first request on each new connection waits
+this much longer: TCP and TLS set-up with a far server, which a cold start pays).
 
     with SimulatorThread(generation="v4", api_key=None, cache_unit=64) as sim:
         sim.script(Rule(path="/beta/completions", status=429, retry_after=2.0, times=1))

@@ -318,6 +318,7 @@ class FakeDeepSeek:
         #: benchmark's oracle that knows what its simulated typist will type. Returning a
         #: `Guess` marks text the model is unsure of (low logprobs).
         self.fim_model: Callable[[str, str | None], str] = fim_completion
+        self._connections: set[Any] = set()  # client addresses seen (for connect_ms)
 
     async def serve(self, host: str = "127.0.0.1", port: int = 8765) -> None:
         """Run until cancelled, announcing the URL on one stdout line (flushed)."""
@@ -390,6 +391,13 @@ class FakeDeepSeek:
             key_sha256=_key_hash(request.headers),
         )
         self.state.record(record)
+        connect_ms = self.state.config.connect_ms
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if connect_ms and peer not in self._connections:
+            if len(self._connections) > 10_000:
+                self._connections.clear()
+            self._connections.add(peer)  # a new connection (its client port): pay for set-up
+            await asyncio.sleep(connect_ms / 1000)
         exchange = _Exchange(request, record, self.state)
         try:
             return await self._respond(exchange, kind, body)

@@ -208,6 +208,9 @@ class SimConfig:
     cache_unit: int = 64
     ttft_ms: float = 0.0
     tokens_per_s: float = 0.0
+    #: Extra delay of the first request on each new connection (TCP and TLS set-up with a
+    #: far server: about two round trips), so that a cold start costs what it costs.
+    connect_ms: float = 0.0
     balance: list[dict[str, str]] = field(
         default_factory=lambda: [dict(b) for b in DEFAULT_BALANCE])
     max_records: int = 10_000
@@ -222,8 +225,8 @@ class SimConfig:
             raise ValueError(f"generation must be one of {sorted(GENERATIONS)}")
         if self.cache_unit < 1:
             raise ValueError("cache_unit must be >= 1")
-        if self.ttft_ms < 0 or self.tokens_per_s < 0:
-            raise ValueError("ttft_ms and tokens_per_s must be >= 0")
+        if self.ttft_ms < 0 or self.tokens_per_s < 0 or self.connect_ms < 0:
+            raise ValueError("ttft_ms, tokens_per_s and connect_ms must be >= 0")
 
 
 CONFIG_KEYS = frozenset(f.name for f in dataclasses.fields(SimConfig))

@@ -122,7 +122,7 @@ async def test_a_thousand_requests_with_cancellations(start_server, sim, tmp_pat
     assert server_alive(first)
     status = await first.command("deepseek.status")
     assert status["completionRequests"] == REQUESTS
-    assert cancelled > 50 and status["upstreamRequests"] > 100
+    assert cancelled > 50 and status["upstreamRequests"] > 50  # the upstream path was exercised
 
     # Nothing left behind: every upstream call ended (finished or hung up) ...
     await wait_until(lambda: all(r.finished is not None for r in sim.requests(FIM)), 10)

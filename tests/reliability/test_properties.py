@@ -189,7 +189,7 @@ async def ask_at(session: Session, sim: Any, uri: str, name: str,
         lsp.InlineCompletionParams(
             text_document=lsp.TextDocumentIdentifier(uri), position=lsp.Position(*position),
             context=lsp.InlineCompletionContext(
-                trigger_kind=lsp.InlineCompletionTriggerKind.Invoked))), 10)
+                trigger_kind=lsp.InlineCompletionTriggerKind.Automatic))), 10)
     made = fim_requests_for(sim, name)[before:]
     assert len(made) <= 1
     return made[0] if made else None
