@@ -11,7 +11,8 @@ other request gets the mode's answer:
 - `endless-content`: well-formed SSE chunks for ever (FIM `text` or chat `content`), as fast
   as the client reads them, or one per `?interval` seconds (`/endless-content-slow`: 0.05 s);
 - `huge-body`: a 100 MB JSON body (a FIM answer or a chat message), served as fast as loopback
-  allows, with its `Content-Length`;
+  allows, with its `Content-Length`; `huge-body-unsized`: the same without one (the body
+  ends when the connection closes), so a client has to read to find out;
 - `huge-line`: an SSE stream whose first `data:` line is 50 MB, then `[DONE]`;
 - `redirect`: `302 Found` to a captive-portal-like `Location`;
 - `null-text`: a proper SSE stream (or JSON answer) whose `text`/`content` is `null`;
@@ -33,8 +34,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-MODES = ("endless-line", "endless-content", "endless-content-slow", "huge-body", "huge-line",
-         "redirect", "null-text", "echo-auth", "retry-after")
+MODES = ("endless-line", "endless-content", "endless-content-slow", "huge-body",
+         "huge-body-unsized", "huge-line", "redirect", "null-text", "echo-auth", "retry-after")
 HUGE_BODY_BYTES = 100_000_000
 HUGE_LINE_BYTES = 50_000_000
 REDIRECT_TO = "https://wifi.example.net/portal/login?continue=api"
@@ -188,9 +189,9 @@ class HostileUpstream:
                                     f"Your request was:\n{echoed}".encode())
         if mode == "null-text":
             return await self._null_text(writer, request)
-        if mode == "huge-body":
-            await self._huge_body(writer, request)
-            return True
+        if mode in ("huge-body", "huge-body-unsized"):
+            await self._huge_body(writer, request, sized=mode == "huge-body")
+            return mode == "huge-body"
         await self._stream_head(writer, request)
         if mode == "endless-line":
             await self._write(writer, request, b'data: {"choices":[{"text":"')
@@ -231,14 +232,16 @@ class HostileUpstream:
         await self._write(writer, request, b"".join(events))
         return False
 
-    async def _huge_body(self, writer: asyncio.StreamWriter, request: Request) -> None:
+    async def _huge_body(self, writer: asyncio.StreamWriter, request: Request,
+                         sized: bool) -> None:
         if request.is_chat:
             head, tail = b'{"choices":[{"index":0,"message":{"role":"assistant","content":"', \
                 b'"},"finish_reason":"stop"}]}'
         else:
             head, tail = b'{"choices":[{"index":0,"text":"', b'","finish_reason":"stop"}]}'
         filler = HUGE_BODY_BYTES - len(head) - len(tail)
-        await self._write(writer, request, _head(200, "application/json", HUGE_BODY_BYTES))
+        await self._write(writer, request, _head(200, "application/json",
+                                                 HUGE_BODY_BYTES if sized else None))
         await self._write(writer, request, head)
         block = b"x" * _BLOCK
         while filler > 0:
@@ -270,10 +273,12 @@ _MODELS = {"object": "list", "data": [
 _REASONS = {200: "OK", 302: "Found", 429: "Too Many Requests"}
 
 
-def _head(status: int, content_type: str, length: int,
+def _head(status: int, content_type: str, length: int | None,
           extra: dict[str, str] | None = None) -> bytes:
+    """A response head; without a length the body ends when the connection closes."""
+    size = f"Content-Length: {length}" if length is not None else "Connection: close"
     lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
-             f"Content-Type: {content_type}", f"Content-Length: {length}",
+             f"Content-Type: {content_type}", size,
              *(f"{k}: {v}" for k, v in (extra or {}).items())]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
