@@ -186,13 +186,13 @@ class Bounds:
         return f"more than an answer of {self._tokens:,} tokens can take"
 
 
-def fim_bounds(params: FimParams, options: Mapping[str, Any]) -> Bounds:
+def _fim_bounds(params: FimParams, options: Mapping[str, Any]) -> Bounds:
     given = params.max_tokens is not None and params.max_tokens > 0
     return Bounds(params.max_tokens if given else FIM_MAX_TOKENS,
                   logprobs=options.get("logprobs"), sent_max_tokens=given)
 
 
-def chat_bounds(options: Mapping[str, Any]) -> Bounds:
+def _chat_bounds(options: Mapping[str, Any]) -> Bounds:
     max_tokens = options.get("max_tokens")
     given = isinstance(max_tokens, int) and max_tokens > 0
     logprobs = (options.get("top_logprobs") or 0) if options.get("logprobs") else None
@@ -286,7 +286,7 @@ class DeepSeekClient:
     ) -> FimResult:
         """`POST /beta/completions`: one fill-in-the-middle completion."""
         body = _fim_body(params, model, options)
-        bounds = fim_bounds(params, options)
+        bounds = _fim_bounds(params, options)
         data = await self._call_json("POST", "/beta/completions", body, deadline_s,
                                      bounds.body_bytes, bounds.bytes_text())
         choice = _first_choice(data)
@@ -316,7 +316,7 @@ class DeepSeekClient:
         """
         body = _fim_body(params, model, options)
         return FimStream(self, "/beta/completions", _streaming(body), deadline_s, model,
-                         fim_bounds(params, options))
+                         _fim_bounds(params, options))
 
     # -- chat -----------------------------------------------------------------------------------
 
@@ -330,7 +330,7 @@ class DeepSeekClient:
     ) -> ChatResult:
         """`POST /chat/completions` (or `/beta/...` for prefix completion): one answer."""
         path, body = _chat_body(messages, model, options)
-        bounds = chat_bounds(options)
+        bounds = _chat_bounds(options)
         data = await self._call_json("POST", path, body, deadline_s, bounds.body_bytes,
                                      bounds.bytes_text())
         choice = _first_choice(data)
@@ -362,7 +362,7 @@ class DeepSeekClient:
     ) -> ChatStream:
         """Streamed chat: `async with ... as s: async for delta in s` (`ChatDelta`s)."""
         path, body = _chat_body(messages, model, options)
-        return ChatStream(self, path, _streaming(body), deadline_s, model, chat_bounds(options))
+        return ChatStream(self, path, _streaming(body), deadline_s, model, _chat_bounds(options))
 
     # -- transport ------------------------------------------------------------------------------
 
