@@ -138,17 +138,19 @@ class Bounds:
 
     `answer_tokens` is the request's `max_tokens` (or the largest output DeepSeek documents
     when it sets none); `reasoning_tokens` is room for chat reasoning, which `max_tokens` may
-    not cover; `logprobs` the alternatives per token when logprobs were asked for.
+    not cover; `echo_chars` the prompt a FIM request with `echo` gets back in front of its
+    answer; `logprobs` the alternatives per token when logprobs were asked for.
     """
 
     answer_tokens: int
     reasoning_tokens: int = 0
+    echo_chars: int = 0
     logprobs: int | None = None
     sent_max_tokens: bool = True  # whether `answer_tokens` is the request's own `max_tokens`
 
     @property
     def answer_chars(self) -> int:
-        return self.answer_tokens * MAX_CHARS_PER_TOKEN
+        return self.answer_tokens * MAX_CHARS_PER_TOKEN + self.echo_chars
 
     @property
     def reasoning_chars(self) -> int:
@@ -166,7 +168,8 @@ class Bounds:
 
     @property
     def _tokens(self) -> int:
-        return self.answer_tokens + self.reasoning_tokens
+        # an echoed prompt has at most one token per character
+        return self.answer_tokens + self.reasoning_tokens + self.echo_chars
 
     @property
     def _token_bytes(self) -> int:
@@ -176,7 +179,8 @@ class Bounds:
     def tokens_text(self, tokens: int | None = None) -> str:
         """How a bound in characters was derived, for messages."""
         if tokens is None and self.sent_max_tokens:
-            return f"max_tokens {self.answer_tokens:,} × {MAX_CHARS_PER_TOKEN} characters"
+            echoed = " plus the echoed prompt" if self.echo_chars else ""
+            return f"max_tokens {self.answer_tokens:,} × {MAX_CHARS_PER_TOKEN} characters{echoed}"
         tokens = self.answer_tokens if tokens is None else tokens
         return (f"{tokens:,} tokens, the longest answer DeepSeek documents, × "
                 f"{MAX_CHARS_PER_TOKEN} characters")
@@ -188,7 +192,8 @@ class Bounds:
 
 def _fim_bounds(params: FimParams, options: Mapping[str, Any]) -> Bounds:
     given = params.max_tokens is not None and params.max_tokens > 0
-    return Bounds(params.max_tokens if given else FIM_MAX_TOKENS,
+    echo_chars = len(params.prompt) if options.get("echo") else 0
+    return Bounds(params.max_tokens if given else FIM_MAX_TOKENS, echo_chars=echo_chars,
                   logprobs=options.get("logprobs"), sent_max_tokens=given)
 
 
@@ -196,7 +201,7 @@ def _chat_bounds(options: Mapping[str, Any]) -> Bounds:
     max_tokens = options.get("max_tokens")
     given = isinstance(max_tokens, int) and max_tokens > 0
     logprobs = (options.get("top_logprobs") or 0) if options.get("logprobs") else None
-    return Bounds(max_tokens if given else CHAT_MAX_TOKENS,  # type: ignore[arg-type]
+    return Bounds(int(max_tokens) if given else CHAT_MAX_TOKENS,
                   reasoning_tokens=CHAT_MAX_TOKENS, logprobs=logprobs, sent_max_tokens=given)
 
 

@@ -9,7 +9,7 @@ other request gets the mode's answer:
 - `endless-line`: `200 text/event-stream`, then `data: {"choices":[{"text":"` and `x`s for
   ever, never a newline;
 - `endless-content`: well-formed SSE chunks for ever (FIM `text` or chat `content`), as fast
-  as the client reads them, or one per `?interval` seconds (`/endless-content-slow`: 0.05 s);
+  as the client reads them; `endless-content-slow`: the same, one chunk per 0.05 s;
 - `huge-body`: a 100 MB JSON body (a FIM answer or a chat message), served as fast as loopback
   allows, with its `Content-Length`; `huge-body-unsized`: the same without one (the body
   ends when the connection closes), so a client has to read to find out;
