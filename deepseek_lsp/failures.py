@@ -4,7 +4,8 @@ Rules (SPEC §5):
 - One message per kind of failure, not one per keystroke: a kind is announced again only
   after `repeat_after_s` or after a success in between.
 - 401/402 and a missing key pause completions until the settings change or a long back-off
-  passes; 429 pauses for `Retry-After` (or an exponential back-off); server errors, timeouts
+  passes; 429 pauses for `Retry-After` (at most `MAX_RETRY_AFTER_S`, five minutes, whatever
+  the upstream says), or an exponential back-off; server errors, timeouts
   and connection failures back off exponentially from one second, capped; the first success
   clears everything.
 """
@@ -16,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from deepseek_lsp.api.errors import (
+    MAX_RETRY_AFTER_S,
     AuthenticationError,
     DeepSeekError,
     InsufficientBalanceError,
     MissingKeyError,
     ModelNotFoundError,
-    RateLimitError,
 )
 
 #: How long a missing key / wrong key / empty balance pauses completions without a settings change.
@@ -74,8 +75,8 @@ class FailurePolicy:
         if isinstance(error, ModelNotFoundError):
             return BACKOFF_MAX_S
         backoff = min(BACKOFF_START_S * 2 ** (self._consecutive - 1), BACKOFF_MAX_S)
-        if isinstance(error, RateLimitError) and error.retry_after is not None:
-            return max(error.retry_after, 0.0)
+        if error.retryable and error.retry_after is not None:  # 429, 5xx
+            return min(max(error.retry_after, 0.0), MAX_RETRY_AFTER_S)
         if error.retryable:
-            return backoff if error.retry_after is None else max(error.retry_after, 0.0)
+            return backoff
         return 0.0  # invalid requests: the next keystroke builds a different request

@@ -8,19 +8,22 @@ overall, not per chunk.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 import time
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from reliability.hostile_upstream import REDIRECT_TO, HostileUpstream
 
 from deepseek_lsp import __version__
-from deepseek_lsp.api.client import DeepSeekClient, parse_retry_after
+from deepseek_lsp.api.client import MAX_CHARS_PER_TOKEN, DeepSeekClient, parse_retry_after
 from deepseek_lsp.api.errors import (
+    MAX_RETRY_AFTER_S,
     APIConnectionError,
     AuthenticationError,
     DeepSeekError,
@@ -31,12 +34,15 @@ from deepseek_lsp.api.errors import (
     MissingKeyError,
     ModelNotFoundError,
     RateLimitError,
+    RedirectError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     ServerBusyError,
     ServerError,
+    redact_secrets,
 )
 from deepseek_lsp.api.models import ModelResolver
-from deepseek_lsp.api.sse import SSEEvent, SSEParser, iter_events
+from deepseek_lsp.api.sse import LineTooLongError, SSEEvent, SSEParser, iter_events, iter_lines
 from deepseek_lsp.api.types import ChatDelta, FimParams
 from deepseek_lsp.simulator import Rule, SimulatorThread
 
@@ -546,3 +552,281 @@ async def test_model_not_exist_triggers_one_rediscovery(sim: SimulatorThread,
     with pytest.raises(ModelNotFoundError, match=r"deepseek\.model is 'deepseek-v4-pro'"):
         await resolver.call_with_rediscovery("deepseek-v4-pro", complete)
     assert len(sim.requests("/models")) == 2
+
+
+# -- a hostile upstream: bounded memory, bounded time, honest errors (issue 10) ------------------
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[HostileUpstream]:
+    with HostileUpstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture
+async def hostile_client(
+    hostile: HostileUpstream,
+) -> AsyncIterator[Callable[[str], DeepSeekClient]]:
+    """A client for one mode of the hostile upstream."""
+    clients: list[DeepSeekClient] = []
+
+    def make(mode: str) -> DeepSeekClient:
+        clients.append(DeepSeekClient(KEY, hostile.base_url(mode)))
+        return clients[-1]
+
+    yield make
+    for c in clients:
+        await c.aclose()
+
+
+async def lines_of(chunks: list[bytes], limit: int = 100) -> list[str]:
+    async def source() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    return [line async for line in iter_lines(source(), limit)]
+
+
+async def test_iter_lines_splits_at_every_sse_line_break_across_chunks() -> None:
+    assert await lines_of([b"data: a\r", b"\ndata: b\rdata: c\n", b"\n", b"data: d"]) == [
+        "data: a", "data: b", "data: c", "", "data: d"]
+    snowman = "data: ☃".encode()
+    assert await lines_of([snowman[:-2], snowman[-2:] + b"\n"]) == ["data: ☃"]
+
+
+async def test_iter_lines_gives_up_on_a_line_past_its_limit_before_holding_it() -> None:
+    held: list[int] = []
+
+    async def endless() -> AsyncIterator[bytes]:
+        yield b"data: ok\n"
+        for n in range(10_000):
+            held.append(n)
+            yield b"x" * 64
+
+    with pytest.raises(LineTooLongError, match="1,000 bytes"):
+        async for _ in iter_lines(endless(), 1000):
+            pass
+    assert len(held) == 16  # 1,024 bytes read: the line was given up at once, not at the end
+
+
+def test_redact_secrets_removes_the_key_and_anything_key_shaped() -> None:
+    text = (f"key={KEY} other=sk-0123456789abcdef0123456789abcdef "
+            "Authorization: Bearer abc.DEF-123_456789 Basic dXNlcjpwYXNzd29yZA1=")
+    scrubbed = redact_secrets(text, KEY)
+    for secret in (KEY, "0123456789abcdef0123", "abc.DEF-123_456789", "dXNlcjpwYXNzd29yZA1="):
+        assert secret not in scrubbed
+    assert scrubbed.count("(redacted)") == 4
+    harmless = "Bearer authentication failed; max_tokens exceeded for risk-assessment-0123456"
+    assert redact_secrets(harmless) == harmless
+
+
+def test_retry_after_is_capped_at_a_few_minutes() -> None:
+    assert parse_retry_after("99999999") == MAX_RETRY_AFTER_S
+    far = format_datetime(datetime.now(UTC) + timedelta(days=3 * 365), usegmt=True)
+    assert parse_retry_after(far) == MAX_RETRY_AFTER_S
+    assert parse_retry_after("120") == 120.0  # within the cap: as the server says
+    assert 60 <= MAX_RETRY_AFTER_S <= 600
+
+
+@pytest.mark.parametrize("kind", ["chat", "fim"])
+async def test_an_endless_sse_line_is_given_up_at_its_bound(
+    hostile: HostileUpstream, hostile_client: Callable[[str], DeepSeekClient], kind: str
+) -> None:
+    client = hostile_client("endless-line")
+    started = time.monotonic()
+    with pytest.raises(ResponseTooLargeError, match="not read"):
+        if kind == "chat":  # a chat stream's bytes bound is larger than the line bound
+            await chat_call(client, streamed=True, deadline_s=3)
+        else:
+            await fim_call(client, streamed=True, deadline_s=3)
+    assert time.monotonic() - started < 2.0  # not at the deadline: at once
+    path = CHAT if kind == "chat" else FIM
+    assert await asyncio.to_thread(
+        lambda: wait_until_true(lambda: hostile.recorded("endless-line", path)[-1].disconnected))
+
+
+async def test_an_endless_chat_answer_is_cut_and_says_where(
+    hostile: HostileUpstream, hostile_client: Callable[[str], DeepSeekClient]
+) -> None:
+    client = hostile_client("endless-content")
+    deltas: list[str] = []
+    with pytest.raises(ResponseTooLargeError) as info:
+        async with client.chat_stream(MESSAGES, model="deepseek-v4-flash", deadline_s=3,
+                                      max_tokens=1000) as stream:
+            async for delta in stream:
+                deltas.append(delta.content)
+    message = str(info.value)
+    assert "the answer went past 16,000 characters (max_tokens 1,000 × 16 characters)" in message
+    assert "cut there" in message
+    assert 15_000 < len("".join(deltas)) <= 16_000
+    assert await asyncio.to_thread(
+        lambda: wait_until_true(
+            lambda: hostile.recorded("endless-content", CHAT)[-1].disconnected))
+
+
+async def test_an_endless_fim_stream_ends_at_max_tokens_worth_of_text(
+    hostile: HostileUpstream, hostile_client: Callable[[str], DeepSeekClient]
+) -> None:
+    client = hostile_client("endless-content")
+    async with client.fim_stream(PARAMS, model="deepseek-v4-flash", deadline_s=3) as stream:
+        pieces = [piece async for piece in stream]
+    result = stream.result
+    assert len(result.text) == PARAMS.max_tokens * MAX_CHARS_PER_TOKEN == len("".join(pieces))
+    assert result.finish_reason == "length"
+    assert await asyncio.to_thread(
+        lambda: wait_until_true(
+            lambda: hostile.recorded("endless-content", FIM)[-1].disconnected))
+
+
+async def test_steady_content_cannot_outlast_the_deadline(
+    hostile_client: Callable[[str], DeepSeekClient]
+) -> None:
+    client = hostile_client("endless-content-slow")
+    started = time.monotonic()
+    with pytest.raises(RequestTimeoutError):
+        await chat_call(client, streamed=True, deadline_s=1.0)
+    assert 0.9 < time.monotonic() - started < 3.0
+
+
+@pytest.mark.parametrize(("mode", "fragment"), [
+    ("huge-body", "the body is 100,000,000 bytes, more than an answer of 64 tokens can take "
+                  "(71,680); it was not read"),
+    ("huge-body-unsized", "the body went past 71,680 bytes, more than an answer of 64 tokens "
+                          "can take; the rest was not read"),
+])
+async def test_a_100_mb_body_is_refused_at_its_bound(
+    hostile: HostileUpstream, hostile_client: Callable[[str], DeepSeekClient], mode: str,
+    fragment: str,
+) -> None:
+    client = hostile_client(mode)
+    started = time.monotonic()
+    with pytest.raises(ResponseTooLargeError) as info:
+        await client.fim(PARAMS, model="deepseek-v4-flash", deadline_s=10)
+    assert fragment in str(info.value)
+    assert time.monotonic() - started < 2.0
+    assert hostile.recorded(mode, FIM)[-1].bytes_sent < 50_000_000
+    with pytest.raises(ResponseTooLargeError):  # chat's bound is larger, and still far below
+        await client.chat(MESSAGES, model="deepseek-v4-flash", deadline_s=10)
+
+
+async def test_a_50_mb_sse_line_is_refused(hostile_client: Callable[[str], DeepSeekClient]) -> None:
+    client = hostile_client("huge-line")
+    with pytest.raises(ResponseTooLargeError, match="line went past 1,048,576 bytes"):
+        async with client.chat_stream(MESSAGES, model="deepseek-v4-flash", deadline_s=10,
+                                      max_tokens=8000) as stream:
+            async for _ in stream:
+                pass
+
+
+async def test_fim_text_past_max_tokens_is_cut_there(sim: SimulatorThread,
+                                                     client: DeepSeekClient) -> None:
+    text = "x = 1\n" * 400  # 2,400 characters where 64 tokens were asked for
+    sim.script(Rule(path=FIM, content_type="application/json", body=json.dumps(
+        {"choices": [{"index": 0, "text": text, "finish_reason": "stop"}]})))
+    result = await client.fim(PARAMS, model="deepseek-v4-flash", deadline_s=5)
+    assert result.text == text[: 64 * MAX_CHARS_PER_TOKEN]
+    assert result.finish_reason == "length"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_an_echoed_prompt_does_not_count_against_max_tokens(
+    sim: SimulatorThread, client: DeepSeekClient, streamed: bool
+) -> None:
+    sim.script(Rule(path=FIM, text="    return a + b"))
+    prompt = "# a long file\n" * 400 + PARAMS.prompt  # 5,600 characters, far past 64 × 16
+    params = FimParams(prompt=prompt, suffix=PARAMS.suffix, max_tokens=64)
+    if streamed:
+        async with client.fim_stream(params, model="deepseek-v4-flash", deadline_s=5,
+                                     echo=True) as stream:
+            async for _ in stream:
+                pass
+        result = stream.result
+    else:
+        result = await client.fim(params, model="deepseek-v4-flash", deadline_s=5, echo=True)
+    assert result.text == prompt + "    return a + b"
+    assert result.finish_reason == "stop"
+
+
+@pytest.mark.parametrize("call", ["fim", "fim_stream", "chat_stream", "models"])
+async def test_a_redirect_is_reported_with_its_target_and_not_followed(
+    hostile: HostileUpstream, hostile_client: Callable[[str], DeepSeekClient], call: str
+) -> None:
+    client = hostile_client("redirect")
+    with pytest.raises(RedirectError) as info:
+        if call == "fim":
+            await fim_call(client, streamed=False)
+        elif call == "fim_stream":
+            await fim_call(client, streamed=True)
+        elif call == "chat_stream":
+            await chat_call(client, streamed=True)
+        else:
+            await client.balance()
+    error = info.value
+    assert error.status == 302 and error.kind == "redirect" and error.retryable
+    assert f"answered HTTP 302 to {REDIRECT_TO}" in str(error)
+    assert "invalid" not in str(error)
+
+
+@pytest.mark.parametrize("call", ["fim", "fim_stream", "chat", "chat_stream"])
+async def test_null_text_is_malformed_not_an_empty_success(
+    hostile_client: Callable[[str], DeepSeekClient], call: str
+) -> None:
+    client = hostile_client("null-text")
+    with pytest.raises(MalformedResponseError, match="null"):
+        if call.startswith("fim"):
+            await fim_call(client, streamed=call.endswith("stream"))
+        else:
+            await chat_call(client, streamed=call.endswith("stream"))
+
+
+async def test_an_empty_answer_that_is_text_stays_an_answer(sim: SimulatorThread,
+                                                            client: DeepSeekClient) -> None:
+    sim.script(Rule(path=FIM, text=""))
+    async with client.fim_stream(PARAMS, model="deepseek-v4-flash", deadline_s=5) as stream:
+        assert [p async for p in stream] == []
+    assert stream.result.text == ""
+
+
+async def test_a_200_body_echoing_the_key_never_carries_it_into_the_error(
+    hostile: HostileUpstream, hostile_client: Callable[[str], DeepSeekClient]
+) -> None:
+    client = hostile_client("echo-auth")
+    with pytest.raises(MalformedResponseError) as info:
+        await client.balance()
+    assert hostile.recorded("echo-auth", "/user/balance")[-1].headers["authorization"] \
+        == f"Bearer {KEY}"
+    texts = [str(info.value), repr(info.value), info.value.user_message,
+             "".join(traceback.format_exception(info.value))]
+    assert "authorization: Bearer sk-…(redacted)" in texts[0]
+    assert_key_hidden(*texts)
+
+
+@pytest.mark.parametrize("status", [200, 500])
+async def test_no_part_of_the_key_survives_a_cut_error_text(sim: SimulatorThread,
+                                                            client: DeepSeekClient,
+                                                            status: int) -> None:
+    # the key straddles the 200-character cut of a page's text
+    page = "<html><body>" + "a" * 185 + f" {KEY} " + "b" * 100 + "</body></html>"
+    sim.script(Rule(path=FIM, status=status, body=page, content_type="text/html"))
+    with pytest.raises(DeepSeekError) as info:
+        await client.fim(PARAMS, model="deepseek-v4-flash", deadline_s=5)
+    assert "aaaa" in str(info.value)
+    assert KEY[:8] not in str(info.value)  # not even its start
+
+
+async def test_retry_after_of_three_years_is_capped(
+    hostile_client: Callable[[str], DeepSeekClient]
+) -> None:
+    with pytest.raises(RateLimitError) as info:
+        await fim_call(hostile_client("retry-after"), streamed=True)
+    assert info.value.retry_after == MAX_RETRY_AFTER_S
+
+
+def wait_until_true(check: Callable[[], bool], timeout: float = 2.0) -> bool:
+    """Poll `check` (from a worker thread) until it holds or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.01)
+    return check()

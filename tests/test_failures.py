@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from deepseek_lsp.api.errors import (
+    MAX_RETRY_AFTER_S,
     AuthenticationError,
     InsufficientBalanceError,
     RateLimitError,
@@ -67,3 +68,14 @@ def test_success_allows_the_message_again():
     assert policy.record_failure(ServerError(status=503)) is not None
     policy.record_success()
     assert policy.record_failure(ServerError(status=503)) is not None
+
+
+def test_a_retry_after_of_years_pauses_minutes_and_recovers_by_itself():
+    clock = Clock()
+    policy = FailurePolicy(clock=clock)
+    for error in (RateLimitError(status=429, retry_after=99_999_999),
+                  ServerError(status=503, retry_after=99_999_999)):
+        assert policy.record_failure(error) is not None
+        assert policy.pause_remaining_s() == MAX_RETRY_AFTER_S <= 300
+        clock.now += MAX_RETRY_AFTER_S + 0.1
+        assert not policy.paused()  # no settings change, no success needed

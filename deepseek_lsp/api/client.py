@@ -7,8 +7,16 @@ It owns the HTTP details every caller would otherwise get wrong:
 - One overall deadline per call (connect → last byte). httpx's read timeout is per gap
   between chunks, so `: keep-alive` lines would extend it for ever; we use
   `asyncio.timeout_at` instead.
+- Bounded by the request, never by the upstream: a body is read incrementally and abandoned
+  once it passes what an honest answer of the requested `max_tokens` can take (`Bounds`); an
+  SSE line is cut off at `MAX_SSE_LINE_BYTES`; an answer's text at `max_tokens` ×
+  `MAX_CHARS_PER_TOKEN` characters (FIM: cut there and ended as `length`, as DeepSeek ends
+  one; chat: `ResponseTooLargeError`, which says where). Memory and the time a JSON body
+  takes to parse on the event loop follow from the settings, whatever the server sends.
+- Redirects are reported (`RedirectError`, with the `Location`), never followed.
 - Every failure becomes one error of `errors.py`; the key goes only into the
-  `Authorization` header and never into a message, repr or log.
+  `Authorization` header and never into a message, repr or log: every text taken from an
+  upstream is scrubbed of it (and of anything key-shaped) before it is cut short.
 - No retries: callers decide (they know whether a keystroke is still worth answering).
 """
 
@@ -17,10 +25,12 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import logging
 import math
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypedDict, TypeVar, Unpack
@@ -30,6 +40,7 @@ import httpx
 from .. import __version__
 from ..config import DEFAULT_BASE_URL
 from .errors import (
+    MAX_RETRY_AFTER_S,
     APIConnectionError,
     DeepSeekError,
     InvalidKeyError,
@@ -37,10 +48,12 @@ from .errors import (
     MalformedResponseError,
     MissingKeyError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     ServerError,
     error_for_status,
+    redact_secrets,
 )
-from .sse import SSEEvent, iter_events
+from .sse import LineTooLongError, SSEEvent, iter_events, iter_lines
 from .types import (
     MAX_STOP_SEQUENCES,
     Balance,
@@ -54,7 +67,10 @@ from .types import (
 )
 
 __all__ = [
+    "MAX_CHARS_PER_TOKEN",
+    "MAX_SSE_LINE_BYTES",
     "USER_AGENT",
+    "Bounds",
     "ChatOptions",
     "ChatStream",
     "DeepSeekClient",
@@ -68,6 +84,32 @@ MAX_LOGPROBS = 20
 #: After `[DONE]`, how long to wait for the body's end so the connection can be reused.
 _DRAIN_S = 0.5
 _KEY_OK = re.compile(r"^[\x21-\x7e]+$")
+
+#: The longest SSE line read. DeepSeek's stream chunks carry a token or a few and their
+#: envelope: well under 4 KB even with 20 logprobs. A megabyte is hundreds of times that and
+#: cheap to hold; a longer line is not DeepSeek's, and reading on would grow without bound.
+MAX_SSE_LINE_BYTES = 1 << 20
+#: Characters one token may stand for when an answer is judged against `max_tokens`. Code
+#: averages 3.6 (completion/tokens.py); the longest token of DeepSeek's V4 vocabulary is a
+#: run of 128 dots, but only 30 of its 129,283 tokens pass 32 characters. Sixteen is four
+#: times typical: an answer DeepSeek itself ended at `max_tokens` never comes near it.
+MAX_CHARS_PER_TOKEN = 16
+#: FIM's largest output (DeepSeek's docs), for a request that does not say.
+FIM_MAX_TOKENS = 4096
+#: The longest chat output DeepSeek documents (deepseek-reasoner, 64K tokens): the bound of
+#: an answer whose request sets no `max_tokens`, and of any answer's reasoning.
+CHAT_MAX_TOKENS = 65_536
+#: An error response is read this far (its message comes first); the rest is dropped.
+ERROR_BODY_BYTES = 64 * 1024
+#: `GET /models` and `GET /user/balance` answer with a few hundred bytes.
+ACCOUNT_BODY_BYTES = 1 << 20
+_JSON_BYTES_PER_CHAR = 6  # `\uXXXX`, the most one character can take in JSON
+_LOGPROB_BYTES = 256  # one logprobs entry: token, its bytes, logprob, offset
+_CHUNK_BYTES = 512  # one stream chunk's envelope: id, model, choices, finish_reason, ...
+_BODY_OVERHEAD_BYTES = 64 * 1024  # ids, usage, keep-alive blank lines
+_STREAM_OVERHEAD_BYTES = 256 * 1024  # the same, plus `: keep-alive` comments and the usage chunk
+
+log = logging.getLogger(__name__)
 
 Piece = TypeVar("Piece")
 
@@ -97,6 +139,79 @@ class ChatOptions(TypedDict, total=False):
     top_logprobs: int | None  # 0-20
     thinking: bool | None  # V4 models: True/False → "thinking": {"type": "enabled"/"disabled"}
     prefix_completion: bool  # last message is an assistant prefix; uses /beta
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What an honest answer to one request can take; past that, the client stops reading.
+
+    `answer_tokens` is the request's `max_tokens` (or the largest output DeepSeek documents
+    when it sets none); `reasoning_tokens` is room for chat reasoning, which `max_tokens` may
+    not cover; `echo_chars` the prompt a FIM request with `echo` gets back in front of its
+    answer; `logprobs` the alternatives per token when logprobs were asked for.
+    """
+
+    answer_tokens: int
+    reasoning_tokens: int = 0
+    echo_chars: int = 0
+    logprobs: int | None = None
+    sent_max_tokens: bool = True  # whether `answer_tokens` is the request's own `max_tokens`
+
+    @property
+    def answer_chars(self) -> int:
+        return self.answer_tokens * MAX_CHARS_PER_TOKEN + self.echo_chars
+
+    @property
+    def reasoning_chars(self) -> int:
+        return self.reasoning_tokens * MAX_CHARS_PER_TOKEN
+
+    @property
+    def body_bytes(self) -> int:
+        """A whole JSON answer: every token's text escaped, its logprobs, the envelope."""
+        return _BODY_OVERHEAD_BYTES + self._tokens * self._token_bytes
+
+    @property
+    def stream_bytes(self) -> int:
+        """A whole stream, where the worst case is one chunk per token."""
+        return _STREAM_OVERHEAD_BYTES + self._tokens * (_CHUNK_BYTES + self._token_bytes)
+
+    @property
+    def _tokens(self) -> int:
+        # an echoed prompt has at most one token per character
+        return self.answer_tokens + self.reasoning_tokens + self.echo_chars
+
+    @property
+    def _token_bytes(self) -> int:
+        logprobs = 0 if self.logprobs is None else _LOGPROB_BYTES * (1 + self.logprobs)
+        return MAX_CHARS_PER_TOKEN * _JSON_BYTES_PER_CHAR + logprobs
+
+    def tokens_text(self, tokens: int | None = None) -> str:
+        """How a bound in characters was derived, for messages."""
+        if tokens is None and self.sent_max_tokens:
+            echoed = " plus the echoed prompt" if self.echo_chars else ""
+            return f"max_tokens {self.answer_tokens:,} × {MAX_CHARS_PER_TOKEN} characters{echoed}"
+        tokens = self.answer_tokens if tokens is None else tokens
+        return (f"{tokens:,} tokens, the longest answer DeepSeek documents, × "
+                f"{MAX_CHARS_PER_TOKEN} characters")
+
+    def bytes_text(self) -> str:
+        """Why a body is too large, for messages."""
+        return f"more than an answer of {self._tokens:,} tokens can take"
+
+
+def _fim_bounds(params: FimParams, options: Mapping[str, Any]) -> Bounds:
+    given = params.max_tokens is not None and params.max_tokens > 0
+    echo_chars = len(params.prompt) if options.get("echo") else 0
+    return Bounds(params.max_tokens if given else FIM_MAX_TOKENS, echo_chars=echo_chars,
+                  logprobs=options.get("logprobs"), sent_max_tokens=given)
+
+
+def _chat_bounds(options: Mapping[str, Any]) -> Bounds:
+    max_tokens = options.get("max_tokens")
+    given = isinstance(max_tokens, int) and max_tokens > 0
+    logprobs = (options.get("top_logprobs") or 0) if options.get("logprobs") else None
+    return Bounds(int(max_tokens) if given else CHAT_MAX_TOKENS,
+                  reasoning_tokens=CHAT_MAX_TOKENS, logprobs=logprobs, sent_max_tokens=given)
 
 
 class DeepSeekClient:
@@ -146,7 +261,8 @@ class DeepSeekClient:
 
     async def list_models(self, *, deadline_s: float = 10.0) -> list[Model]:
         """`GET /models`: the models this key may use."""
-        data = await self._call_json("GET", "/models", None, deadline_s)
+        data = await self._call_json("GET", "/models", None, deadline_s, ACCOUNT_BODY_BYTES,
+                                     "far more than a list of models needs")
         items = data.get("data")
         if not isinstance(items, list):
             raise MalformedResponseError("GET /models sent no `data` list")
@@ -158,7 +274,8 @@ class DeepSeekClient:
 
     async def balance(self, *, deadline_s: float = 10.0) -> Balance:
         """`GET /user/balance`: every currency, with its granted and topped-up parts."""
-        data = await self._call_json("GET", "/user/balance", None, deadline_s)
+        data = await self._call_json("GET", "/user/balance", None, deadline_s,
+                                     ACCOUNT_BODY_BYTES, "far more than a balance needs")
         infos = data.get("balance_infos")
         if not isinstance(infos, list):
             raise MalformedResponseError("GET /user/balance sent no `balance_infos` list")
@@ -183,14 +300,22 @@ class DeepSeekClient:
     ) -> FimResult:
         """`POST /beta/completions`: one fill-in-the-middle completion."""
         body = _fim_body(params, model, options)
-        data = await self._call_json("POST", "/beta/completions", body, deadline_s)
+        bounds = _fim_bounds(params, options)
+        data = await self._call_json("POST", "/beta/completions", body, deadline_s,
+                                     bounds.body_bytes, bounds.bytes_text())
         choice = _first_choice(data)
         text = choice.get("text")
         if not isinstance(text, str):
-            raise MalformedResponseError("the completion has no `text`")
+            raise MalformedResponseError(
+                "the completion's `text` is null" if "text" in choice
+                else "the completion has no `text`")
+        finish_reason = choice.get("finish_reason")
+        if len(text) > bounds.answer_chars:
+            text, finish_reason = text[: bounds.answer_chars], "length"
+            _log_cut(bounds)
         return FimResult(
             text=text,
-            finish_reason=choice.get("finish_reason"),
+            finish_reason=finish_reason,
             usage=Usage.from_json(data.get("usage")),
             model=str(data.get("model") or model),
             logprobs=choice.get("logprobs") or None,
@@ -204,7 +329,8 @@ class DeepSeekClient:
         Leaving the block early closes the connection, which stops the generation.
         """
         body = _fim_body(params, model, options)
-        return FimStream(self, "/beta/completions", _streaming(body), deadline_s, model)
+        return FimStream(self, "/beta/completions", _streaming(body), deadline_s, model,
+                         _fim_bounds(params, options))
 
     # -- chat -----------------------------------------------------------------------------------
 
@@ -218,14 +344,21 @@ class DeepSeekClient:
     ) -> ChatResult:
         """`POST /chat/completions` (or `/beta/...` for prefix completion): one answer."""
         path, body = _chat_body(messages, model, options)
-        data = await self._call_json("POST", path, body, deadline_s)
+        bounds = _chat_bounds(options)
+        data = await self._call_json("POST", path, body, deadline_s, bounds.body_bytes,
+                                     bounds.bytes_text())
         choice = _first_choice(data)
         message = choice.get("message")
         if not isinstance(message, dict):
             raise MalformedResponseError("the answer has no `message`")
+        content, reasoning = message.get("content"), message.get("reasoning_content")
+        if not (isinstance(content, str) or isinstance(reasoning, str)
+                or message.get("tool_calls")):
+            raise MalformedResponseError("the answer's `content` is null")
+        _check_chat_size(len(content or ""), len(reasoning or ""), bounds)
         return ChatResult(
-            content=message.get("content") or "",
-            reasoning_content=message.get("reasoning_content") or None,
+            content=content or "",
+            reasoning_content=reasoning or None,
             finish_reason=choice.get("finish_reason"),
             usage=Usage.from_json(data.get("usage")),
             model=str(data.get("model") or model),
@@ -243,7 +376,7 @@ class DeepSeekClient:
     ) -> ChatStream:
         """Streamed chat: `async with ... as s: async for delta in s` (`ChatDelta`s)."""
         path, body = _chat_body(messages, model, options)
-        return ChatStream(self, path, _streaming(body), deadline_s, model)
+        return ChatStream(self, path, _streaming(body), deadline_s, model, _chat_bounds(options))
 
     # -- transport ------------------------------------------------------------------------------
 
@@ -256,10 +389,9 @@ class DeepSeekClient:
         return {"Authorization": f"Bearer {self._api_key}"}
 
     def _redact(self, text: str) -> str:
-        """Servers and proxies may echo the key; it must never reach a message."""
-        if self._api_key and self._api_key in text:
-            return text.replace(self._api_key, "sk-…(redacted)")
-        return text
+        """Servers and proxies may echo the key; it must never reach a message. Scrub whole
+        texts, before cutting them short, so that no part of a key survives the cut."""
+        return redact_secrets(text, self._api_key)
 
     async def _send(
         self, method: str, path: str, body: dict[str, Any] | None, deadline: float,
@@ -267,7 +399,8 @@ class DeepSeekClient:
     ) -> httpx.Response:
         """Send a request and return the open response once its status is a success.
 
-        The caller must close it. Error statuses are read, closed and raised here.
+        The caller must close it. Error statuses are read (their first `ERROR_BODY_BYTES`),
+        closed and raised here; redirects are reported, not followed.
         """
         headers = self._auth_headers()
         try:
@@ -282,35 +415,45 @@ class DeepSeekClient:
                 if response.is_success:
                     return response
                 try:
-                    await response.aread()
+                    raw = await _read_at_most(response, ERROR_BODY_BYTES)
                 finally:
                     await response.aclose()
         except TimeoutError:
             raise _timeout(deadline_s) from None
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, request) from exc
+        status = response.status_code
+        if 300 <= status < 400:
+            location = response.headers.get("location")
+            to = f" to {self._redact(location)[:200]}" if location else " without a Location"
+            message = f"{request.url.host}{request.url.path} answered HTTP {status}{to}"
+        else:
+            message = _error_message(self._redact(raw.decode("utf-8", "replace")), response)
         raise error_for_status(
-            response.status_code,
-            self._redact(_error_message(response)),
-            parse_retry_after(response.headers.get("retry-after")),
-        )
+            status, message, parse_retry_after(response.headers.get("retry-after")))
 
     async def _call_json(
-        self, method: str, path: str, body: dict[str, Any] | None, deadline_s: float
+        self, method: str, path: str, body: dict[str, Any] | None, deadline_s: float,
+        limit: int, limit_text: str,
     ) -> dict[str, Any]:
-        """A non-streaming call: the whole JSON body, keep-alive blank lines stripped."""
+        """A non-streaming call: the whole JSON body, keep-alive blank lines stripped.
+
+        The body is read chunk by chunk and given up once it passes `limit` bytes (one
+        `limit_text` says why that many), so neither memory nor the parse on the event loop
+        grow with what the server sends.
+        """
         deadline = asyncio.get_running_loop().time() + deadline_s
         response = await self._send(method, path, body, deadline, deadline_s)
         try:
             async with asyncio.timeout_at(deadline):
-                raw = await response.aread()
+                raw = await _read_within(response, limit, limit_text)
         except TimeoutError:
             raise _timeout(deadline_s) from None
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, response.request) from exc
         finally:
             await response.aclose()
-        return _parse_json_object(raw, response.headers.get("content-type", ""))
+        return _parse_json_object(raw, response.headers.get("content-type", ""), self._redact)
 
     def _transport_error(self, exc: httpx.HTTPError, request: httpx.Request) -> DeepSeekError:
         """Map httpx's failures to the tree: timeouts, bad bodies, everything else a connection."""
@@ -328,14 +471,14 @@ class DeepSeekClient:
 
 
 class _EventStream(ABC, Generic[Piece]):
-    """An open SSE response, read chunk by chunk under one deadline.
+    """An open SSE response, read chunk by chunk under one deadline and within `Bounds`.
 
     Subclasses turn each JSON chunk into a piece for the caller and build the final result.
     """
 
     def __init__(
         self, client: DeepSeekClient, path: str, body: dict[str, Any], deadline_s: float,
-        model: str,
+        model: str, bounds: Bounds,
     ) -> None:
         self._client = client
         self._path = path
@@ -343,10 +486,13 @@ class _EventStream(ABC, Generic[Piece]):
         self._deadline_s = deadline_s
         self._deadline = 0.0
         self._model = model
+        self._bounds = bounds
         self._response: httpx.Response | None = None
         self._events: AsyncGenerator[SSEEvent, None] | None = None
         self._saw_done = False
         self._saw_choice = False
+        self._saw_text = False  # a chunk carried text (even ""), not only nulls
+        self._cut = False  # the answer reached its bound and was ended there
         self._complete = False
         self._finish_reason: str | None = None
         self._usage: dict[str, Any] | None = None
@@ -357,7 +503,9 @@ class _EventStream(ABC, Generic[Piece]):
         self._response = await self._client._send(
             "POST", self._path, self._body, self._deadline, self._deadline_s
         )
-        self._events = iter_events(self._response.aiter_lines())
+        chunks = _bytes_within(self._response, self._bounds.stream_bytes,
+                               self._bounds.bytes_text())
+        self._events = iter_events(iter_lines(chunks, MAX_SSE_LINE_BYTES))
         return self
 
     async def __aexit__(
@@ -378,18 +526,29 @@ class _EventStream(ABC, Generic[Piece]):
                 self._finish()
                 break
             piece = self._take(chunk)
+            if self._cut:  # hang up at once: the generation stops, and so does the reading
+                self._finish_reason = "length"
+                self._complete = True
+                await self._close()
             if piece is not None:
                 return piece
         raise StopAsyncIteration
 
     @property
     def complete(self) -> bool:
-        """True once the stream ended properly (`[DONE]` or a finish reason)."""
+        """True once the stream ended properly (`[DONE]`, a finish reason, or its bound)."""
         return self._complete
 
     @abstractmethod
     def _take(self, chunk: dict[str, Any]) -> Piece | None:
-        """Accumulate one chunk; return what the caller should see now, if anything."""
+        """Accumulate one chunk; return what the caller should see now, if anything.
+
+        Set `_saw_text` when the chunk carries text, and `_cut` (FIM) or raise (chat) when
+        the answer passes its bound."""
+
+    @abstractmethod
+    def _no_text(self) -> str:
+        """What to say when the stream ended without any text, only nulls."""
 
     def _choice(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
         """The first choice of a chunk, with the bookkeeping every stream shares."""
@@ -417,6 +576,9 @@ class _EventStream(ABC, Generic[Piece]):
                 event = await anext(self._events, None)
         except TimeoutError:
             raise _timeout(self._deadline_s) from None
+        except LineTooLongError as exc:
+            raise ResponseTooLargeError(
+                f"{exc}; the rest was not read") from None
         except httpx.HTTPError as exc:
             raise self._client._transport_error(exc, self._response.request) from exc
         if event is None:
@@ -430,7 +592,8 @@ class _EventStream(ABC, Generic[Piece]):
         try:
             chunk = json.loads(event.data)
         except ValueError:
-            raise MalformedResponseError(f"a chunk is not JSON: {event.data[:80]!r}") from None
+            shown = self._client._redact(event.data)[:80]
+            raise MalformedResponseError(f"a chunk is not JSON: {shown!r}") from None
         if not isinstance(chunk, dict):
             raise MalformedResponseError("a stream chunk is not a JSON object")
         if "error" in chunk:
@@ -440,6 +603,8 @@ class _EventStream(ABC, Generic[Piece]):
     def _finish(self) -> None:
         if not self._saw_choice:
             raise MalformedResponseError("the stream carried no choices")
+        if not self._saw_text:
+            raise MalformedResponseError(self._no_text())
         self._complete = True
 
     async def _drain(self) -> None:
@@ -450,7 +615,7 @@ class _EventStream(ABC, Generic[Piece]):
             async with asyncio.timeout(max(0.0, min(_DRAIN_S, remaining))):
                 async for _ in self._events:
                     pass
-        except (TimeoutError, httpx.HTTPError):
+        except (TimeoutError, httpx.HTTPError, LineTooLongError, DeepSeekError):
             pass  # the answer is complete; the connection is simply not reused
 
     async def _close(self) -> None:
@@ -465,11 +630,16 @@ class _EventStream(ABC, Generic[Piece]):
 
 
 class FimStream(_EventStream[str]):
-    """A streamed FIM completion; yields text pieces, then `result` is the `FimResult`."""
+    """A streamed FIM completion; yields text pieces, then `result` is the `FimResult`.
+
+    Text past `max_tokens` × `MAX_CHARS_PER_TOKEN` characters is cut off and the stream ends
+    there as `length`, as DeepSeek ends an answer at `max_tokens`.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._parts: list[str] = []
+        self._length = 0
 
     @property
     def text(self) -> str:
@@ -495,20 +665,38 @@ class FimStream(_EventStream[str]):
     def _take(self, chunk: dict[str, Any]) -> str | None:
         choice = self._choice(chunk)
         text = choice.get("text") if choice else None
-        if not isinstance(text, str) or not text:
+        if not isinstance(text, str):
+            return None
+        self._saw_text = True
+        room = self._bounds.answer_chars - self._length
+        if len(text) > room:
+            text = text[:room]
+            self._cut = True
+            _log_cut(self._bounds)
+        if not text:
             return None
         self._parts.append(text)
+        self._length += len(text)
         return text
+
+    def _no_text(self) -> str:
+        return "every chunk's `text` was null: the stream carried no completion"
 
 
 class ChatStream(_EventStream[ChatDelta]):
-    """A streamed chat answer; yields `ChatDelta`s, then `result` is the `ChatResult`."""
+    """A streamed chat answer; yields `ChatDelta`s, then `result` is the `ChatResult`.
+
+    An answer (or its reasoning) that passes its bound raises `ResponseTooLargeError`, which
+    says where it was cut; the connection is closed by leaving the block.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._content: list[str] = []
         self._reasoning: list[str] = []
         self._tool_calls: dict[int, dict[str, Any]] = {}
+        self._answer_chars = 0  # content and tool-call fragments
+        self._reasoning_chars = 0
 
     @property
     def content(self) -> str:
@@ -538,15 +726,25 @@ class ChatStream(_EventStream[ChatDelta]):
         delta = choice.get("delta") if choice else None
         if not isinstance(delta, dict):
             return None
+        content, reasoning = delta.get("content"), delta.get("reasoning_content")
+        if isinstance(content, str) or isinstance(reasoning, str):
+            self._saw_text = True
+        content = content if isinstance(content, str) else ""
+        reasoning = reasoning if isinstance(reasoning, str) else ""
         if isinstance(delta.get("tool_calls"), list):
-            _merge_tool_calls(self._tool_calls, delta["tool_calls"])
-        content = delta.get("content") or ""
-        reasoning = delta.get("reasoning_content") or ""
+            self._saw_text = True
+            self._answer_chars += _merge_tool_calls(self._tool_calls, delta["tool_calls"])
+        self._answer_chars += len(content)
+        self._reasoning_chars += len(reasoning)
+        _check_chat_size(self._answer_chars, self._reasoning_chars, self._bounds)
         if not content and not reasoning:
             return None
         self._content.append(content)
         self._reasoning.append(reasoning)
         return ChatDelta(content=content, reasoning_content=reasoning)
+
+    def _no_text(self) -> str:
+        return "the answer's `content` was null in every chunk"
 
 
 # -- request bodies -------------------------------------------------------------------------------
@@ -649,15 +847,70 @@ def _timeout(deadline_s: float) -> RequestTimeoutError:
     return RequestTimeoutError(f"no complete answer within {deadline_s:g} s")
 
 
-def _parse_json_object(raw: bytes, content_type: str) -> dict[str, Any]:
-    """A success body as a JSON object; blank keep-alive lines before it are fine."""
+async def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    """The first `limit` bytes of a body (about: whole chunks); the rest is never read."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) >= limit:
+            break
+    return bytes(body[:limit])
+
+
+async def _bytes_within(response: httpx.Response, limit: int, why: str) -> AsyncIterator[bytes]:
+    """The body's chunks, until more than `limit` bytes came: then `ResponseTooLargeError`."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ResponseTooLargeError(
+            f"the body is {int(declared):,} bytes, {why} ({limit:,}); it was not read")
+    seen = 0
+    async for chunk in response.aiter_bytes():
+        seen += len(chunk)
+        if seen > limit:
+            raise ResponseTooLargeError(
+                f"the body went past {limit:,} bytes, {why}; the rest was not read")
+        yield chunk
+
+
+async def _read_within(response: httpx.Response, limit: int, why: str) -> bytes:
+    body = bytearray()
+    async for chunk in _bytes_within(response, limit, why):
+        body += chunk
+    return bytes(body)
+
+
+def _log_cut(bounds: Bounds) -> None:
+    log.warning("the completion went past %d characters (%s); it was cut there",
+                bounds.answer_chars, bounds.tokens_text())
+
+
+def _check_chat_size(answer_chars: int, reasoning_chars: int, bounds: Bounds) -> None:
+    """A chat answer (or its reasoning) longer than its request allows: cut, and say where."""
+    if answer_chars > bounds.answer_chars:
+        raise ResponseTooLargeError(
+            f"the answer went past {bounds.answer_chars:,} characters "
+            f"({bounds.tokens_text()}) without ending; it was cut there")
+    if reasoning_chars > bounds.reasoning_chars:
+        raise ResponseTooLargeError(
+            f"the reasoning went past {bounds.reasoning_chars:,} characters "
+            f"({bounds.tokens_text(bounds.reasoning_tokens)}) without ending; it was cut there")
+
+
+def _parse_json_object(
+    raw: bytes, content_type: str, redact: Callable[[str], str]
+) -> dict[str, Any]:
+    """A success body as a JSON object; blank keep-alive lines before it are fine.
+
+    The body is already within its bound (`_read_within`), so parsing it here on the event
+    loop costs what the settings allow, not what the server sends.
+    """
     text = raw.strip()
     try:
         data = json.loads(text)
     except ValueError:
         if not text:
             raise MalformedResponseError("the body is empty") from None
-        decoded = text.decode("utf-8", "replace")
+        decoded = redact(text.decode("utf-8", "replace"))
         if "json" in content_type:
             raise MalformedResponseError(f"broken JSON: {decoded[:80]!r}…") from None
         raise MalformedResponseError(
@@ -699,9 +952,9 @@ def _page_text(text: str) -> str:
     return text[:200] + ("…" if len(text) > 200 else "")
 
 
-def _error_message(response: httpx.Response) -> str:
-    """The message of an error response, JSON or not."""
-    text = response.content.decode("utf-8", "replace").strip()
+def _error_message(text: str, response: httpx.Response) -> str:
+    """The message of an error response (its body's start, scrubbed), JSON or not."""
+    text = text.strip()
     if not text:
         return f"HTTP {response.status_code} {response.reason_phrase}".strip()
     try:
@@ -712,7 +965,10 @@ def _error_message(response: httpx.Response) -> str:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """`Retry-After` as seconds from now: delta-seconds or an HTTP date; None if unusable."""
+    """`Retry-After` as seconds from now: delta-seconds or an HTTP date; None if unusable.
+
+    At most `MAX_RETRY_AFTER_S`: the upstream does not get to pause completions for years.
+    """
     if not value:
         return None
     try:
@@ -725,7 +981,9 @@ def parse_retry_after(value: str | None) -> float | None:
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(seconds, 0.0) if math.isfinite(seconds) else None
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 def _merge_logprobs(acc: dict[str, Any] | None, piece: Any) -> dict[str, Any] | None:
@@ -743,8 +1001,11 @@ def _merge_logprobs(acc: dict[str, Any] | None, piece: Any) -> dict[str, Any] | 
     return acc
 
 
-def _merge_tool_calls(acc: dict[int, dict[str, Any]], deltas: list[Any]) -> None:
-    """Streamed tool calls arrive as fragments keyed by `index`; join their arguments."""
+def _merge_tool_calls(acc: dict[int, dict[str, Any]], deltas: list[Any]) -> int:
+    """Streamed tool calls arrive as fragments keyed by `index`; join their arguments.
+
+    Returns the characters added (they count towards the answer's bound)."""
+    added = 0
     for delta in deltas:
         if not isinstance(delta, dict):
             continue
@@ -758,5 +1019,10 @@ def _merge_tool_calls(acc: dict[int, dict[str, Any]], deltas: list[Any]) -> None
             call["type"] = delta["type"]
         function = delta.get("function")
         if isinstance(function, dict):
-            call["function"]["name"] += function.get("name") or ""
-            call["function"]["arguments"] += function.get("arguments") or ""
+            name, arguments = function.get("name"), function.get("arguments")
+            name = name if isinstance(name, str) else ""
+            arguments = arguments if isinstance(arguments, str) else ""
+            call["function"]["name"] += name
+            call["function"]["arguments"] += arguments
+            added += len(name) + len(arguments)
+    return added

@@ -13,13 +13,50 @@
     │   └── ServerBusyError          503: overloaded
     ├── RequestTimeoutError          the overall deadline passed (keep-alives do not extend it)
     ├── APIConnectionError           could not connect, or the connection dropped
+    │   └── RedirectError            3xx: the base URL sends us elsewhere (never followed)
     └── MalformedResponseError       a body that is not DeepSeek's format; a stream cut short
+        └── ResponseTooLargeError    a body, SSE line or answer past the client's bounds
 
 `kind` names the family for "one message per kind of failure" and for `deepseek.status`.
-Messages never contain the API key.
+Messages never contain the API key: the client removes its own key from every text it takes
+from an upstream, and every error removes anything key-shaped from its detail as well.
 """
 
 from __future__ import annotations
+
+import re
+
+#: The longest pause a `Retry-After` may impose. Five minutes is as long as completions pause
+#: for anything (a wrong key or an empty balance, `failures.LONG_PAUSE_S`). DeepSeek documents
+#: no `Retry-After`; a longer one comes from a misconfigured proxy rather than a real quota,
+#: and if the limit is real the first request after the pause simply meets another 429.
+MAX_RETRY_AFTER_S = 300.0
+#: What a removed key is replaced with.
+REDACTED = "sk-…(redacted)"
+_KEY_SHAPED = re.compile(
+    r"\bsk-[A-Za-z0-9][A-Za-z0-9_\-]{11,}"  # DeepSeek's (and OpenAI-style) keys
+    # an echoed Authorization value (credentials have digits; "Bearer authentication" has not)
+    r"|(?i:\b(?:bearer|basic)\s+)(?=[A-Za-z._~+/=\-]*\d)[A-Za-z0-9._~+/=\-]{8,}"
+)
+
+
+def redact_secrets(text: str, *secrets: str | None) -> str:
+    """`text` without the given secrets and without anything shaped like an API key.
+
+    Call it on the whole text *before* cutting it short, so no key can straddle the cut.
+    """
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return _KEY_SHAPED.sub(_redact_match, text)
+
+
+def _redact_match(match: re.Match[str]) -> str:
+    found = match.group(0)
+    if found.startswith("sk-"):
+        return REDACTED
+    scheme = found.split(None, 1)[0]
+    return f"{scheme} …(redacted)"
 
 
 class DeepSeekError(Exception):
@@ -34,7 +71,7 @@ class DeepSeekError(Exception):
         status: int | None = None,
         retry_after: float | None = None,
     ) -> None:
-        self.detail = detail
+        self.detail = redact_secrets(detail) if detail else detail
         self.status = status
         self.retry_after = retry_after
         super().__init__(self.user_message)
@@ -124,10 +161,25 @@ class APIConnectionError(DeepSeekError):
                        "and `deepseek.baseUrl`.")
 
 
+class RedirectError(APIConnectionError):
+    """A redirect is never followed: the `Authorization` header would go along to wherever
+    it points (a captive portal, a proxy's login page, a moved base URL)."""
+
+    kind = "redirect"
+    default_message = ("The DeepSeek API address answered with a redirect, which is not "
+                       "followed (the key would go along). Check `deepseek.baseUrl`, or log "
+                       "in to the network first (Wi-Fi portal, proxy).")
+
+
 class MalformedResponseError(DeepSeekError):
     kind = "malformed"
     retryable = True
     default_message = "DeepSeek sent a response that could not be read."
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """More than an honest answer of the requested size can be: the client stops reading
+    (bounded memory, no blocked event loop) and says where it cut."""
 
 
 def error_for_status(status: int, message: str | None, retry_after: float | None) -> DeepSeekError:
@@ -147,4 +199,6 @@ def error_for_status(status: int, message: str | None, retry_after: float | None
         return ServerBusyError(detail, status=status, retry_after=retry_after)
     if status >= 500:
         return ServerError(detail, status=status, retry_after=retry_after)
+    if 300 <= status < 400:
+        return RedirectError(detail or f"HTTP {status}", status=status)
     return InvalidRequestError(detail or f"HTTP {status}", status=status)

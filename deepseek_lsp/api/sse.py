@@ -2,16 +2,28 @@
 
 DeepSeek streams are `data: {json}` events separated by blank lines and ended by
 `data: [DONE]`; while the model is queued the server sends `: keep-alive` comment lines.
-The parser is pure (feed it lines, get events) so it can be tested without a network; the
-`iter_events` wrapper drives it from `httpx.Response.aiter_lines()`.
+The parser is pure (feed it lines, get events) so it can be tested without a network;
+`iter_lines` splits the response's bytes into lines of bounded length (httpx's `aiter_lines`
+buffers a line without end, so one endless `data:` line would take all memory), and
+`iter_events` drives the parser from those lines.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass
 
 DONE = "[DONE]"
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+
+
+class LineTooLongError(ValueError):
+    """A line went past the caller's limit before its line break arrived."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"an SSE line went past {limit:,} bytes without a line break")
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,37 @@ class SSEParser:
         self._data = []
         self._event = None
         return event
+
+
+async def iter_lines(chunks: AsyncIterable[bytes], max_line_bytes: int
+                     ) -> AsyncGenerator[str, None]:
+    """The lines of a byte stream (broken at CRLF, LF or CR, as SSE allows), UTF-8 decoded.
+
+    Raises `LineTooLongError` as soon as the line being assembled passes `max_line_bytes`,
+    so memory stays within that bound plus one chunk whatever the server sends. Line breaks
+    are ASCII, so splitting bytes never cuts a UTF-8 character.
+    """
+    pending = bytearray()
+    after_cr = False  # the previous chunk ended with CR: a LF starting this one belongs to it
+    async for chunk in chunks:
+        if not chunk:
+            continue
+        if after_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]
+        start = 0
+        for brk in _LINE_BREAK.finditer(chunk):
+            if len(pending) + brk.start() - start > max_line_bytes:
+                raise LineTooLongError(max_line_bytes)
+            pending += chunk[start:brk.start()]
+            yield pending.decode("utf-8", "replace")
+            pending.clear()
+            start = brk.end()
+        after_cr = chunk.endswith(b"\r")
+        if len(pending) + len(chunk) - start > max_line_bytes:
+            raise LineTooLongError(max_line_bytes)
+        pending += chunk[start:]
+    if pending:
+        yield pending.decode("utf-8", "replace")
 
 
 async def iter_events(lines: AsyncIterable[str]) -> AsyncGenerator[SSEEvent, None]:
