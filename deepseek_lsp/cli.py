@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from deepseek_lsp import rpc
     from deepseek_lsp.server import server
 
     if args.tcp:
@@ -91,10 +92,8 @@ def _serve(args: argparse.Namespace) -> int:
         if not port.isdigit():
             print("deepseek-lsp: --tcp needs HOST:PORT", file=sys.stderr)
             return 2
-        server.start_tcp(host or "127.0.0.1", int(port))
-    else:
-        server.start_io()
-    return 0
+        return rpc.serve_tcp(server, host or "127.0.0.1", int(port))
+    return rpc.serve_stdio(server)
 
 
 if __name__ == "__main__":

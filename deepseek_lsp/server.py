@@ -26,6 +26,7 @@ from deepseek_lsp.completion.engine import CompletionAnswer, CompletionEngine, C
 from deepseek_lsp.config import SettingProblem, Settings, env_layer, load_settings
 from deepseek_lsp.documents import Document, DocumentStore, InvalidPositionError
 from deepseek_lsp.logging_setup import redact_key
+from deepseek_lsp.rpc import RpcGuard
 from deepseek_lsp.stats import Stats
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,10 @@ COMMAND_WORK_DONE_TOKEN: ContextVar[str | int | None] = ContextVar(
 )
 
 
-class DeepSeekProtocol(LanguageServerProtocol):
+class DeepSeekProtocol(RpcGuard, LanguageServerProtocol):
     """Keeps open documents in our own store (fast incremental edits) instead of pygls's,
-    and hands commands their request's progress token."""
+    and hands commands their request's progress token. `RpcGuard` answers malformed
+    messages (deepseek_lsp/rpc.py)."""
 
     _server: DeepSeekLanguageServer
 
