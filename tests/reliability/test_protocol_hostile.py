@@ -243,6 +243,16 @@ async def test_broken_frame_exits_with_one_line(connect: Any, transport: str, ca
     assert "Traceback" not in line
 
 
+async def test_tcp_serves_one_client(connect: Any) -> None:
+    """A second connection is closed at once: it would take over the first one's replies."""
+    client = await connect("tcp")
+    host, port = client.writer.get_extra_info("peername")
+    reader, writer = await asyncio.open_connection(host, port)
+    assert await asyncio.wait_for(reader.read(), 10) == b""
+    writer.close()
+    await client.status_works()
+
+
 @pytest.mark.parametrize("transport", ["stdio", "tcp"])
 async def test_content_length_too_small(connect: Any, transport: str) -> None:
     """A body cut short is not JSON: -32700; what is left of it is not a header: exit."""
@@ -435,6 +445,7 @@ async def test_requests_after_shutdown_get_32600(connect: Any) -> None:
         assert_clean_error(answers[msg_id]["error"])
     await client.send({"jsonrpc": "2.0", "method": "exit"})
     assert await client.exit_status() == 0
+    assert await client.stderr_lines() == []
 
 
 async def test_requests_after_shutdown_with_pytest_lsp(sim: Any, tmp_path: Path) -> None:
