@@ -216,6 +216,7 @@ class DeepSeekLanguageServer(LanguageServer):
         self, uri: str, position: lsp.Position
     ) -> tuple[Document, CompletionAnswer | None] | None:
         """The engine's answer at a position; None for unknown documents or bad positions."""
+        self.stats.completion_requests += 1  # on receipt: one cancelled while settings load counts
         await self.wait_for_settings()
         found = self.query(uri, position)
         if found is None:

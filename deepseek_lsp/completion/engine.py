@@ -199,7 +199,6 @@ class CompletionEngine:
 
     async def complete(self, query: CompletionQuery) -> CompletionAnswer | None:
         """Answer one inline completion request; never raises for API failures."""
-        self.stats.completion_requests += 1
         settings = self._settings()
         if not (self.enabled and settings.enable):
             return None
