@@ -427,8 +427,9 @@ async def test_internal_error_carries_no_traceback(connect: Any) -> None:
     assert "server log" in error["message"]
 
 
-async def test_requests_after_shutdown_get_32600(connect: Any) -> None:
-    client = await connect()
+@pytest.mark.parametrize("transport", ["stdio", "tcp"])
+async def test_requests_after_shutdown_get_32600(connect: Any, transport: str) -> None:
+    client = await connect(transport)
     first, second, status = client.next_id(), client.next_id(), client.next_id()
     # back to back: the second `shutdown` arrives while the first is still being handled
     await client.send_raw(
