@@ -29,6 +29,7 @@ from deepseek_lsp.config import SettingProblem, Settings, env_layer, load_settin
 from deepseek_lsp.documents import Document, DocumentStore, InvalidPositionError
 from deepseek_lsp.logging_setup import redact_key
 from deepseek_lsp.lsp_chat import CODE_ACTION_OPTIONS, COMMAND_WORK_DONE_TOKEN, ChatCommands
+from deepseek_lsp.rpc import RpcGuard
 from deepseek_lsp.stats import Stats
 
 log = logging.getLogger(__name__)
@@ -36,9 +37,10 @@ log = logging.getLogger(__name__)
 SETTINGS_WAIT_S = 3.0
 
 
-class DeepSeekProtocol(LanguageServerProtocol):
+class DeepSeekProtocol(RpcGuard, LanguageServerProtocol):
     """Keeps open documents in our own store (fast incremental edits) instead of pygls's,
-    and hands commands their request's progress token."""
+    and hands commands their request's progress token. `RpcGuard` answers malformed
+    messages (deepseek_lsp/rpc.py)."""
 
     _server: DeepSeekLanguageServer
 
@@ -235,6 +237,7 @@ class DeepSeekLanguageServer(LanguageServer):
     ) -> tuple[Document, list[CompletionAnswer]] | None:
         """The engine's answers at a position (several when the user `invoked` the request
         explicitly); None for unknown documents or bad positions."""
+        self.stats.completion_requests += 1  # on receipt: one cancelled while settings load counts
         await self.wait_for_settings()
         found = self.query(uri, position)
         if found is None:

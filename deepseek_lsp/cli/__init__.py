@@ -137,16 +137,15 @@ def _serve(args: argparse.Namespace) -> int:
         if not is_loopback_host(host):
             print(f"deepseek-lsp: warning: listening on {host}:{port} without authentication; "
                   "anyone who can reach it can use your DeepSeek account", file=sys.stderr)
+    from deepseek_lsp import rpc
     from deepseek_lsp.server import server
 
     if not args.tcp:
-        server.start_io()
-        return 0
+        return rpc.serve_stdio(server)
     try:
-        server.start_tcp(host, port)
+        return rpc.serve_tcp(server, host, port)
     except OSError as error:
         raise UserError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
-    return 0
 
 
 if __name__ == "__main__":

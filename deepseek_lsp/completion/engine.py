@@ -317,7 +317,6 @@ class CompletionEngine:
                        invoked: bool = False) -> CompletionAnswer | None:
         """Answer one inline completion request (`invoked`: the user asked explicitly, so
         there is no wait); never raises for API failures."""
-        self.stats.completion_requests += 1
         settings = self._settings()
         doc = self._doc(query.uri)
         skip = self._switched_off(settings)
