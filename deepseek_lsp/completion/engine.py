@@ -68,6 +68,8 @@ class CompletionQuery:
     #: Other open documents, most recently used first; may be lazy (read once, when the
     #: request is built).
     neighbors: Iterable[Neighbor] = ()
+    #: The file's absolute and symlink-resolved paths, judged by `exclude` like `path`.
+    real_paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,7 @@ class CompletionEngine:
         plan = build_fim_request(
             query.text, query.offset, path=query.path, language_id=query.language_id,
             settings=settings, neighbors=query.neighbors,
-            anchored=self.options.anchored_prefix,
+            anchored=self.options.anchored_prefix, real_paths=query.real_paths,
         )
         if isinstance(plan, Skip):
             self.stats.skipped += 1
