@@ -92,7 +92,7 @@ def _summary(message: Any) -> str:
             if "error" in body and isinstance(body["error"], dict):
                 parts.append(f"code={body['error'].get('code')!r}")
             kind = " ".join(parts) or "message"
-    return f"<{kind}, {size} characters; logged whole at debug level>"
+    return f"<{kind}, {size} characters>"
 
 
 class ContentFilter(logging.Filter):
