@@ -4,6 +4,7 @@ document)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import random
 import statistics
@@ -306,6 +307,25 @@ def test_redaction_is_deterministic_and_local() -> None:
     assert redact_window(text, start, end) == first
     typed = text + "    x = compute()\n"
     assert redact_window(typed, start, end) == first
+
+
+def test_every_cursor_position_gives_what_one_whole_scan_gives() -> None:
+    """The lines above the cursor's are looked up in a cache by their text; a cursor on any
+    line (inside the key block too) gives what redacting the document at once gives, but for
+    a placeholder on both sides of a cut secret."""
+    cache = importlib.import_module("deepseek_lsp.privacy.redact")._head_spans
+    text = ("x = 1\npassword = 'correct-horse'\n" + DOCUMENT
+            + "url = 'redis://:s3cret-redis@host'\n")
+    whole = redact(text)
+    line_starts = [0, *(i + 1 for i, c in enumerate(text[:-1]) if c == "\n")]
+    for warm in (False, True):
+        if not warm:
+            cache.clear()
+        for cursor in line_starts:
+            sent = "".join(redact_pieces(text, (0, cursor, len(text))))
+            assert sent.replace(PLACEHOLDER, "") == whole.replace(PLACEHOLDER, ""), cursor
+            assert not any(line in sent for line in KEY_BODY)
+            assert "correct-horse" not in sent and "s3cret" not in sent
 
 
 def test_the_look_back_for_a_key_block_is_bounded() -> None:

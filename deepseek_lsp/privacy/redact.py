@@ -3,21 +3,25 @@
 What is sent is always a window of a document (the FIM prefix and suffix, a chat selection and
 the code around it), and a secret does not stop at a window's edge: the lines of a private key
 block seen from inside, the rest of `password = "hunter2"` when the window ends after `hun`.
-`redact_window` therefore judges a window in its document: it looks at the whole lines the
-window touches (at most `LINE_CONTEXT` characters beyond it) and, for a window that may start
-inside a private key block, back to that block's BEGIN line (`secrets.inside_key_block`, at
-most 64 KiB). That bounds the work per keystroke whatever the document's size.
+`redact_pieces` therefore judges windows in their document: it looks at the whole lines they
+touch (at most `LINE_CONTEXT` characters beyond them) and, for windows that may start inside a
+private key block, back to that block's BEGIN line (`secrets.inside_key_block`, at most 32 KiB).
+That bounds the work per keystroke whatever the document's size; and since the lines above the
+cursor's stay the same from one keystroke to the next, their secrets are looked up by their
+text, so a keystroke scans only the cursor's line and the suffix.
 
 Replacements keep the line count (a key block becomes a placeholder followed by as many newlines
-as it spanned) and depend only on the document around the window, so equal windows of equal
-documents give equal prompts and the API's prefix cache still hits. A secret cut by the window's
-edge is replaced by the part of the placeholder the window shows: the whole placeholder.
+as it spanned) and depend only on the document around the windows, so equal windows of equal
+documents give equal prompts and the API's prefix cache still hits. A secret cut by a window's
+edge is replaced by a whole placeholder on each side.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+
+from cachetools import LRUCache
 
 from deepseek_lsp.privacy.secrets import Span, find_secrets, inside_key_block
 
@@ -26,6 +30,10 @@ PLACEHOLDER = "<redacted>"
 #: How far beyond a window's edges its first and last lines are read (minified files have
 #: lines of megabytes; a secret is shorter than this).
 LINE_CONTEXT = 4096
+
+# Secrets in the lines above the cursor's, by their text and whether they start inside a key
+# block. Not thread-safe: the server builds requests on its event loop.
+_head_spans: LRUCache[tuple[str, bool | None], list[Span]] = LRUCache(maxsize=32)
 
 
 def redact(text: str) -> str:
@@ -52,8 +60,29 @@ def redact_pieces(text: str, cuts: Sequence[int]) -> list[str]:
     else:
         hi = text.find("\n", last, last + LINE_CONTEXT)
         hi = min(len(text), last + LINE_CONTEXT) if hi == -1 else hi
-    spans = find_secrets(text[lo:hi], starts_in_key_block=lo > 0 and inside_key_block(text, lo))
+    split = text.rfind("\n", lo, cuts[-2]) + 1 or lo
+    spans = _spans(text, lo, split, hi)
     return [_render(text, start, end, spans, lo) for start, end in itertools.pairwise(cuts)]
+
+
+def _spans(text: str, lo: int, split: int, hi: int) -> list[Span]:
+    """Secrets in `text[lo:hi]` (relative to `lo`). The lines before `split` (the cursor's line)
+    are looked up by their content: from one keystroke to the next they stay the same (the
+    prompt's start is anchored), so only the cursor's line and what follows are scanned."""
+    inside = True if lo > 0 and inside_key_block(text, lo) else None
+    if split <= lo:
+        return find_secrets(text[lo:hi], starts_in_key_block=inside)
+    head = text[lo:split]
+    spans = _head_spans.get((head, inside))
+    if spans is None:
+        spans = _head_spans[head, inside] = find_secrets(head, starts_in_key_block=inside)
+    # lines never hold a line break, so only a key block runs on past `split`, to head's end
+    runs_on = bool(spans) and spans[-1][1] == len(head)
+    rest = [(s + len(head), e + len(head))
+            for s, e in find_secrets(text[split:hi], starts_in_key_block=runs_on)]
+    if runs_on and rest and rest[0][0] == len(head):  # one block, one placeholder
+        return [*spans[:-1], (spans[-1][0], rest[0][1]), *rest[1:]]
+    return spans + rest
 
 
 def _render(text: str, start: int, end: int, spans: list[Span], base: int) -> str:

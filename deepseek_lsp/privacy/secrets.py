@@ -26,8 +26,9 @@ import re
 Span = tuple[int, int]
 
 #: How far before a window the BEGIN line of a private key block it starts inside is looked for
-#: (an RSA 8192 key is ~6.5 KB of PEM; a PGP key with subkeys stays well under this).
-KEY_BLOCK_LOOKBACK = 64 * 1024
+#: (an RSA 8192 key is ~6.5 KB of PEM, ~8 KB written as string literals line by line; a PGP
+#: key with subkeys stays well under this).
+KEY_BLOCK_LOOKBACK = 32 * 1024
 
 _KEY_BLOCK = re.compile(
     r"-----BEGIN[A-Z0-9 _-]{0,40}PRIVATE KEY(?: BLOCK)?-----"
@@ -210,15 +211,15 @@ def inside_key_block(text: str, pos: int) -> bool:
     return False
 
 
-def _key_blocks(text: str, starts_inside: bool) -> list[Span]:
+def _key_blocks(text: str, starts_inside: bool | None) -> list[Span]:
     spans: list[Span] = []
     if starts_inside:  # up to the END line, or the whole text
         end = _KEY_BLOCK_END.search(text)
         spans.append((0, end.end() if end else len(text)))
     if "PRIVATE KEY" not in text:
         return spans
-    tail = None if starts_inside else _KEY_BLOCK_TAIL.match(text)
-    if tail:
+    tail = _KEY_BLOCK_TAIL.match(text) if starts_inside is None else None
+    if tail:  # not known: base64 lines, then an END line
         spans.append(tail.span())
     spans += (m.span() for m in _KEY_BLOCK.finditer(text))
     return spans
@@ -227,10 +228,12 @@ def _key_blocks(text: str, starts_inside: bool) -> list[Span]:
 # -- all together ------------------------------------------------------------------------------
 
 
-def find_secrets(text: str, *, starts_in_key_block: bool = False) -> list[Span]:
+def find_secrets(text: str, *, starts_in_key_block: bool | None = None) -> list[Span]:
     """Spans of likely secrets in `text`, sorted and without overlaps (overlapping ones merged).
 
-    `starts_in_key_block`: `text` begins inside a private key block (see `inside_key_block`).
+    `starts_in_key_block`: whether `text` begins inside a private key block (see
+    `inside_key_block`); None when that is not known, and then text that starts with base64
+    lines followed by an END line is taken to.
     """
     spans = _key_blocks(text, starts_in_key_block)
     for pattern, group in _TOKENS:
