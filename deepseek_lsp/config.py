@@ -24,30 +24,53 @@ from typing import Any
 
 DEFAULT_BASE_URL = "https://api.deepseek.com"
 
-#: Files whose content never leaves the machine (matched against the path, case-insensitive).
+#: Files whose content never leaves the machine, matched case-insensitively against the
+#: workspace-relative path, the absolute path and the symlink-resolved path of a file.
 DEFAULT_EXCLUDE: tuple[str, ...] = (
+    # environment files
     "**/.env",
     "**/.env.*",
     "**/*.env",
     "**/.envrc",
+    # private keys and certificate stores
     "**/*.pem",
     "**/*.key",
     "**/*.p12",
     "**/*.pfx",
     "**/*.keystore",
     "**/*.jks",
+    "**/*.ppk",
     "**/id_rsa*",
     "**/id_dsa*",
     "**/id_ecdsa*",
     "**/id_ed25519*",
+    # the home directory's secret stores
     "**/.ssh/**",
     "**/.gnupg/**",
-    "**/.aws/credentials",
+    "**/.password-store/**",
+    "**/.aws/**",
+    "**/.azure/**",
+    "**/.config/gcloud/**",
+    "**/.oci/**",
+    "**/.kube/config",
     "**/.docker/config.json",
+    "**/.config/gh/hosts.yml",
+    "**/.terraform.d/credentials.tfrc.json",
+    "**/.vault-token",
     "**/.netrc",
+    "**/_netrc",
     "**/.npmrc",
     "**/.pypirc",
+    "**/.gem/credentials",
+    "**/.cargo/credentials",
+    "**/.cargo/credentials.toml",
     "**/.git-credentials",
+    "**/.pgpass",
+    "**/.my.cnf",
+    "**/.s3cfg",
+    "**/.boto",
+    "**/.htpasswd",
+    # secrets files and password databases
     "**/secrets.*",
     "**/*.kdbx",
 )

@@ -108,6 +108,7 @@ class ChatHost(Protocol):
     @property
     def workspace(self) -> Workspace: ...
     def relative_path(self, uri: str) -> str: ...
+    def real_paths(self, uri: str) -> tuple[str, ...]: ...
     def to_range(self, doc: Document, start: int, end: int) -> lsp.Range: ...
     def show_message(self, message: str, kind: lsp.MessageType = ...) -> None: ...
     async def wait_for_settings(self) -> None: ...
@@ -288,7 +289,7 @@ class ChatCommands:
 
     def check_not_excluded(self, uri: str) -> str:
         path = self.host.relative_path(uri)
-        if is_excluded(path, self.host.settings.exclude):
+        if is_excluded(path, self.host.settings.exclude, self.host.real_paths(uri)):
             message = (f"DeepSeek: {path} matches the `exclude` setting, so its content is never "
                        "sent.")
             raise JsonRpcException(message=message, code=lsp.LSPErrorCodes.RequestFailed,
@@ -481,7 +482,8 @@ class ChatCommands:
         host = self.host
         uri = params.text_document.uri
         doc = host.documents.get(uri)
-        if doc is None or is_excluded(host.relative_path(uri), host.settings.exclude):
+        if doc is None or is_excluded(host.relative_path(uri), host.settings.exclude,
+                                      host.real_paths(uri)):
             return None
         enc = host.encoding
         return list_actions(

@@ -29,6 +29,7 @@ from deepseek_lsp.config import SettingProblem, Settings, env_layer, load_settin
 from deepseek_lsp.documents import Document, DocumentStore, InvalidPositionError
 from deepseek_lsp.logging_setup import redact_key
 from deepseek_lsp.lsp_chat import CODE_ACTION_OPTIONS, COMMAND_WORK_DONE_TOKEN, ChatCommands
+from deepseek_lsp.privacy import real_paths
 from deepseek_lsp.rpc import RpcGuard
 from deepseek_lsp.stats import Stats
 
@@ -55,6 +56,7 @@ class DeepSeekProtocol(RpcGuard, LanguageServerProtocol):
     def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams) -> None:
         item = params.text_document
         self._server.documents.open(item.uri, item.language_id, item.version, item.text)
+        self._server.resolve_real_paths(item.uri)
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams) -> None:
@@ -63,6 +65,7 @@ class DeepSeekProtocol(RpcGuard, LanguageServerProtocol):
     @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams) -> None:
         self._server.documents.close(params.text_document.uri)
+        self._server.forget_real_paths(params.text_document.uri)
         self._server.engine.forget_document(params.text_document.uri)
 
 
@@ -70,6 +73,7 @@ class DeepSeekLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("deepseek-lsp", __version__, protocol_cls=DeepSeekProtocol)
         self.documents = DocumentStore()
+        self._real_paths: dict[str, tuple[str, ...]] = {}  # of open documents, by URI
         self.settings = Settings()
         self._layers: dict[str, dict[str, Any]] = {"env": env_layer()}
         self._reported: set[SettingProblem] = set()
@@ -192,7 +196,8 @@ class DeepSeekLanguageServer(LanguageServer):
         self.documents.touch(doc.uri)
         self.engine.document_changed(CompletionQuery(
             uri=doc.uri, version=doc.version, text=doc.text, offset=cursor,
-            path=self.relative_path(doc.uri), language_id=doc.language_id))
+            path=self.relative_path(doc.uri), language_id=doc.language_id,
+            real_paths=self.real_paths(doc.uri)))
         self.backend.keep_warm()
 
     def relative_path(self, uri: str) -> str:
@@ -206,6 +211,19 @@ class DeepSeekLanguageServer(LanguageServer):
             return path[len(root.rstrip("/")) + 1 :]
         return path
 
+    def resolve_real_paths(self, uri: str) -> None:
+        """Resolve an opened document's absolute and symlink-resolved paths, which `exclude`
+        judges too, once: resolving reads the filesystem (~0.1 ms), too slow per keystroke."""
+        self._real_paths[uri] = real_paths(to_fs_path(uri))
+
+    def forget_real_paths(self, uri: str) -> None:
+        self._real_paths.pop(uri, None)
+
+    def real_paths(self, uri: str) -> tuple[str, ...]:
+        """The absolute and symlink-resolved paths of `uri` (resolved at didOpen)."""
+        known = self._real_paths.get(uri)
+        return known if known is not None else real_paths(to_fs_path(uri))
+
     def neighbors(self, doc: Document) -> Iterator[Neighbor]:
         """The other open documents of the language, most recently used first, made lazily:
         the context builder takes the first few it may send (`completion/context.py`)."""
@@ -214,7 +232,8 @@ class DeepSeekLanguageServer(LanguageServer):
         for other in self.documents.all():
             if other.uri != doc.uri and other.language_id == doc.language_id:
                 yield Neighbor(path=self.relative_path(other.uri),
-                               language_id=other.language_id, text=other.text)
+                               language_id=other.language_id, text=other.text,
+                               real_paths=self.real_paths(other.uri))
 
     def query(self, uri: str, position: lsp.Position) -> tuple[Document, CompletionQuery] | None:
         """The completion query for a position, or None for unknown documents/bad positions."""
@@ -228,7 +247,7 @@ class DeepSeekLanguageServer(LanguageServer):
         q = CompletionQuery(
             uri=uri, version=doc.version, text=doc.text, offset=offset,
             path=self.relative_path(uri), language_id=doc.language_id,
-            neighbors=self.neighbors(doc),
+            neighbors=self.neighbors(doc), real_paths=self.real_paths(uri),
         )
         return doc, q
 

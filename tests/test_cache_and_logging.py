@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import pytest
@@ -107,3 +108,55 @@ def test_error_responses_are_not_logged_as_tracebacks():
         assert ExpectedErrorFilter().filter(record) is True
     finally:
         root.setLevel(old)
+
+
+ODD_KEY = "gw\"q'uote\\back\\\\slash-ключ-TAIL7Hq2"
+
+
+def _logged(msg: str, *args: object, name: str = "pygls") -> str:
+    record = logging.LogRecord(name, logging.INFO, __file__, 1, msg, args or None, None)
+    RedactingFilter().filter(record)
+    return record.getMessage()
+
+
+@pytest.mark.parametrize("shown", [
+    lambda k: repr({"apiKey": k}),  # pygls logs `initialize` params as a repr
+    lambda k: json.dumps({"apiKey": k}),  # messages as JSON
+    lambda k: json.dumps({"apiKey": k}, ensure_ascii=False),
+    lambda k: repr([{"deepseek": {"apiKey": k}}]),  # a workspace/configuration answer
+    lambda k: repr({"DEEPSEEK_API_KEY": k}),
+    lambda k: f"Settings(api_key={k!r})",
+], ids=["repr", "json", "json-unicode", "configuration", "env-name", "keyword"])
+def test_an_unknown_key_is_scrubbed_whole_from_an_api_key_field(shown):
+    """Before the server has read the key it cannot know it: the whole value of an `apiKey`
+    field goes, quotes, backslashes and all (it used to stop at the first quote)."""
+    assert "TAIL7Hq2" not in _logged("params %s", shown(ODD_KEY))
+
+
+def test_a_known_key_is_scrubbed_in_every_escaped_form():
+    key = "gw\"known'key\\with-ключ-TAIL5Rt1"
+    redact_key(key)
+    for form in (key, json.dumps(key), repr(key), json.dumps(json.dumps(key)),
+                 repr(json.dumps(key)), json.dumps(repr(key)), repr(key.encode())):
+        assert "TAIL5Rt1" not in _logged("echoed %s by a proxy", form), form
+
+
+def test_settings_reprs_still_say_whether_a_key_is_set():
+    assert _logged("settings changed: %s", "Settings(api_key='<set>')").endswith("'<set>')")
+
+
+def test_message_content_is_summarised_above_debug():
+    from deepseek_lsp.logging_setup import ContentFilter
+
+    body = json.dumps({"id": 7, "jsonrpc": "2.0",
+                       "result": {"items": [{"insertText": "return secret_sauce()"}]}})
+    record = logging.LogRecord("pygls.protocol.json_rpc", logging.INFO, __file__, 1,
+                               "Sending data: %s", (body,), None)
+    ContentFilter().filter(record)
+    assert record.getMessage() == f"Sending data: <id=7 result, {len(body)} characters>"
+    note = json.dumps({"method": "$/progress", "jsonrpc": "2.0",
+                       "params": {"value": {"message": "def secret_sauce():"}}})
+    record = logging.LogRecord("pygls.protocol.json_rpc", logging.INFO, __file__, 1,
+                               "Sending data: %s", (note,), None)
+    ContentFilter().filter(record)
+    assert "secret_sauce" not in record.getMessage() and "$/progress" in record.getMessage()

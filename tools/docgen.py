@@ -92,8 +92,9 @@ def _long_defaults() -> list[str]:
         out += ["", f"### {_heading_of_default(spec.key)}", ""]
         if spec.key == "exclude":
             out += [_para(
-                "Matched against the workspace-relative path, case-insensitively, at any "
-                "directory depth (`**/` may also match nothing). Setting `exclude` replaces "
+                "Matched against the workspace-relative path, the absolute path and the "
+                "path symlinks resolve to, case-insensitively, at any directory depth (`**/` "
+                "may also match nothing). Setting `exclude` replaces "
                 "this list: copy it and add to it rather than starting from an empty one."), ""]
         value = json_value(spec.default)
         out += ["```json", json.dumps(value, indent=2, ensure_ascii=False), "```"]

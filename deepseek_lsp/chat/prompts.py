@@ -18,7 +18,7 @@ from typing import Any
 
 from deepseek_lsp.completion.tokens import chars_for_tokens
 from deepseek_lsp.languages import fence_tag
-from deepseek_lsp.privacy import redact
+from deepseek_lsp.privacy import redact_pieces
 
 #: The whole file is sent as context when it is at most this long; otherwise windows of
 #: `BEFORE_CHARS` / `AFTER_CHARS` around the selection (≈ 2,000 and 800 tokens of code).
@@ -78,7 +78,8 @@ def excerpt_of(
     redact_secrets: bool = False,
 ) -> Excerpt:
     """The selection `text[start:end]` with context windows cut at line boundaries; with
-    `redact_secrets`, likely secrets in all three parts are replaced (`privacy.redact`)."""
+    `redact_secrets`, likely secrets in all three parts are replaced, each judged in the whole
+    `text` (`privacy.redact_pieces`: a selection inside a key block goes too)."""
     start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
     start, end = min(start, end), max(start, end)
     selection = text[start:end]
@@ -90,9 +91,10 @@ def excerpt_of(
     start_line = text.count("\n", 0, start) + 1
     last = end - 1 if end > start and text[end - 1] == "\n" else end
     end_line = start_line + text.count("\n", start, max(start, last))
-    before, after = text[before_from:start], text[end:after_to]
     if redact_secrets:
-        selection, before, after = redact(selection), redact(before), redact(after)
+        before, selection, after = redact_pieces(text, (before_from, start, end, after_to))
+    else:
+        before, after = text[before_from:start], text[end:after_to]
     return Excerpt(
         path=path, language_id=language_id, selection=selection,
         before=before, after=after,

@@ -16,10 +16,9 @@ from deepseek_lsp.api.errors import DeepSeekError
 from deepseek_lsp.api.types import ChatDelta
 from deepseek_lsp.chat.prompts import Excerpt, excerpt_of, question_prompt
 from deepseek_lsp.chat.session import Conversation, stream_answer
-from deepseek_lsp.cli.common import UserError, read_text
+from deepseek_lsp.cli.common import UserError, read_text, refuse_excluded
 from deepseek_lsp.config import Settings
 from deepseek_lsp.languages import language_of_path
-from deepseek_lsp.privacy import is_excluded
 
 
 def parse_file_spec(spec: str) -> tuple[str, tuple[int, int] | None]:
@@ -34,9 +33,7 @@ def parse_file_spec(spec: str) -> tuple[str, tuple[int, int] | None]:
 def read_excerpt(spec: str, settings: Settings) -> Excerpt:
     """The lines of FILE[:START-END] as the selection, the rest of the file as context."""
     path, lines = parse_file_spec(spec)
-    if is_excluded(path, settings.exclude) or is_excluded(str(Path(path).resolve()),
-                                                          settings.exclude):
-        raise UserError(f"{path} matches the `exclude` setting; its content is never sent")
+    refuse_excluded(path, settings)
     text = read_text(Path(path))
     start, end = 0, len(text)
     if lines is not None:

@@ -21,6 +21,7 @@ from deepseek_lsp.cli.common import (
     offset_of,
     parse_location,
     read_text,
+    refuse_excluded,
     require_key,
 )
 from deepseek_lsp.config import is_loopback_host
@@ -36,9 +37,10 @@ async def complete(args: argparse.Namespace) -> int:
     from deepseek_lsp.languages import language_of_path
 
     path, line, col = parse_location(args.location)
+    settings = cli_settings(debounce_ms=0)
+    refuse_excluded(str(path), settings)
     text = read_text(path)
     offset = offset_of(text, line, col)
-    settings = cli_settings(debounce_ms=0)
     require_key(settings)
     backend = ApiBackend(lambda: settings)
     messages: list[str] = []

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from deepseek_lsp.api.errors import DeepSeekError, MissingKeyError
 from deepseek_lsp.config import Settings, env_layer, load_settings
+from deepseek_lsp.privacy import excluded_as, real_paths
 
 #: The largest file the command line reads. Bigger ones are not source code one completes or
 #: asks about, and reading them whole (a log, a disk image) would only cost memory.
@@ -35,6 +36,15 @@ def require_key(settings: Settings) -> None:
 
 def api_failure(error: DeepSeekError) -> UserError:
     return UserError(error.user_message)
+
+
+def refuse_excluded(path: str, settings: Settings) -> None:
+    """A file matching `exclude` by its name, its absolute path or the file a symlink leads
+    to (`cfg.py -> .env`) is a user error: it is never read, let alone sent."""
+    matched = excluded_as(path, settings.exclude, real_paths(path))
+    if matched is not None:
+        shown = "" if matched == path else f" (as {matched})"
+        raise UserError(f"{path} matches the `exclude` setting{shown}; its content is never sent")
 
 
 def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:

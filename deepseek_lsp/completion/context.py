@@ -38,7 +38,7 @@ from deepseek_lsp.completion.postprocess import (
 from deepseek_lsp.completion.tokens import chars_for_tokens
 from deepseek_lsp.config import Settings
 from deepseek_lsp.languages import Language, language_for
-from deepseek_lsp.privacy import is_excluded, redact
+from deepseek_lsp.privacy import is_excluded, redact, redact_pieces
 
 #: Most characters of the cursor line examined on either side of the cursor (5 MB lines exist).
 LINE_LIMIT = 4096
@@ -65,6 +65,8 @@ class Neighbor:
     path: str
     language_id: str
     text: str
+    #: its absolute and symlink-resolved paths, judged by `exclude` too (`privacy.real_paths`)
+    real_paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,10 +144,11 @@ def before_identifier(text: str, offset: int) -> bool:
     return offset < len(text) and (text[offset] == "_" or text[offset].isalnum())
 
 
-def _skip_reason(path: str, language_id: str, settings: Settings) -> Skip | None:
+def _skip_reason(path: str, language_id: str, settings: Settings,
+                 real_paths: Sequence[str] = ()) -> Skip | None:
     if language_id.lower() in {lang.lower() for lang in settings.disabled_languages}:
         return Skip(f"language {language_id!r} is disabled", "disabledLanguage")
-    if is_excluded(path, settings.exclude):
+    if is_excluded(path, settings.exclude, real_paths):
         return Skip("the file is excluded", "excluded")
     return None
 
@@ -313,6 +316,7 @@ def suffix_window_end(text: str, offset: int, budget: int) -> int:
 class _Chunk:
     text: str
     identifiers: frozenset[str]
+    redacted: str  # `text` with likely secrets replaced, judged in the whole file (key blocks)
 
 
 _IDENTIFIER = re.compile(r"[^\W\d]\w{2,}")
@@ -331,13 +335,16 @@ def _chunks(neighbor: Neighbor) -> tuple[_Chunk, ...]:
     key = _neighbor_key(neighbor)
     chunks = _chunk_cache.get(key)
     if chunks is None:
-        lines = neighbor.text[:NEIGHBOR_SCAN_CHARS].split("\n")
+        scanned = neighbor.text[:NEIGHBOR_SCAN_CHARS]
+        lines = scanned.split("\n")
+        clean = redact(scanned).split("\n")  # as many lines: redaction keeps the line count
         found = []
         for i in range(0, len(lines), CHUNK_LINES):
             body = "\n".join(lines[i:i + CHUNK_LINES]).rstrip() + "\n"
             identifiers = frozenset(_IDENTIFIER.findall(body))
             if len(identifiers) >= 3:
-                found.append(_Chunk(body, identifiers))
+                redacted = "\n".join(clean[i:i + CHUNK_LINES]).rstrip() + "\n"
+                found.append(_Chunk(body, identifiers, redacted))
         chunks = _chunk_cache[key] = tuple(found)
     return chunks
 
@@ -380,12 +387,14 @@ def _render_snippets(ranked: list[tuple[str, _Chunk]], budget: int, language_id:
         if len(picked) == MAX_SNIPPETS:
             break
         head = path_line(path, language_id)
-        body = chunk.text
+        body = chunk.redacted if redact_secrets else chunk.text
+        if body.isspace():  # all of it was redacted (inside a key block)
+            continue
         if len(head) + len(body) > left:
             body = body[:body.rfind("\n", 0, max(0, left - len(head))) + 1]
             if body.count("\n") < MIN_SNIPPET_LINES:
                 continue
-        picked.append(head + (redact(body) if redact_secrets else body))
+        picked.append(head + body)
         left -= len(head) + len(body)
     return "".join(reversed(picked))
 
@@ -412,7 +421,7 @@ def _eligible_neighbors(neighbors: Iterable[Neighbor], path: str, language_id: s
     eligible = (n for n in neighbors
                 if n.language_id == language_id and n.path != path
                 and n.text and not n.text.isspace()  # isspace stops at the first character
-                and not is_excluded(n.path, settings.exclude))
+                and not is_excluded(n.path, settings.exclude, n.real_paths))
     return list(itertools.islice(eligible, MAX_NEIGHBORS))
 
 
@@ -437,15 +446,17 @@ def build_fim_request(
     settings: Settings,
     neighbors: Iterable[Neighbor] = (),
     anchored: bool = True,
+    real_paths: Sequence[str] = (),
 ) -> FimPlan | Skip:
     """Decide whether to complete at `offset` (a str index into `text`) and build the request.
 
     `path` is the workspace-relative path (shown in the header and matched against the
-    exclude globs). Returns a `Skip` with a reason when no request should be sent.
+    exclude globs, as are `real_paths`, the file's absolute and resolved paths). Returns a
+    `Skip` with a reason when no request should be sent.
     `anchored=False` uses a sliding window instead (the benchmark's baseline).
     """
     offset = min(max(offset, 0), len(text))
-    skip = _skip_reason(path, language_id, settings)
+    skip = _skip_reason(path, language_id, settings, real_paths)
     if skip:
         return skip
     if before_identifier(text, offset):
@@ -473,9 +484,9 @@ def build_fim_request(
         query = _similarity_query(text, offset, line.start, step)
         snippets = neighbor_snippets(query, others, budget // NEIGHBOR_SHARE, language_id,
                                      settings.redact_secrets)
-    if settings.redact_secrets:
-        prompt = _assemble_prompt(path, language_id, snippets, redact(prefix_window))
-        suffix = redact(suffix_window)
+    if settings.redact_secrets:  # judged in the document: a window may start inside a key
+        prefix, suffix = redact_pieces(text, (prefix_start, offset, suffix_end))
+        prompt = _assemble_prompt(path, language_id, snippets, prefix)
     else:
         prompt = _assemble_prompt(path, language_id, snippets, prefix_window)
         suffix = suffix_window

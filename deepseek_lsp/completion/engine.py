@@ -100,6 +100,8 @@ class CompletionQuery:
     #: Other open documents, most recently used first; may be lazy (read once, when the
     #: request is built).
     neighbors: Iterable[Neighbor] = ()
+    #: The file's absolute and symlink-resolved paths, judged by `exclude` like `path`.
+    real_paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -332,11 +334,7 @@ class CompletionEngine:
             if answer is not None:
                 self.stats.flight_hits += 1
                 return self._showing(answer)
-        plan = build_fim_request(
-            query.text, query.offset, path=query.path, language_id=query.language_id,
-            settings=settings, neighbors=query.neighbors,
-            anchored=self.options.anchored_prefix,
-        )
+        plan = self._plan(query, settings)
         if isinstance(plan, Skip):
             doc.shown = None
             return self._skipped(query, LastSkip(plan.code, query.uri))
@@ -372,12 +370,11 @@ class CompletionEngine:
         """Up to `MAX_ALTERNATIVES` distinct suggestions, for a request the user invoked
         explicitly: the usual one, the other mode (a line instead of a block, or a block
         instead of a line), and a sampled variant. Costs up to two more calls, only then."""
+        query = replace(query, neighbors=list(query.neighbors))  # read twice below
         first = await self.complete(query, invoked=True)
         settings = self._settings()
         doc = self._doc(query.uri)
-        plan = build_fim_request(
-            query.text, query.offset, path=query.path, language_id=query.language_id,
-            settings=settings, neighbors=query.neighbors, anchored=self.options.anchored_prefix)
+        plan = self._plan(query, settings)
         if first is None or isinstance(plan, Skip) or self.failures.paused():
             return [first] if first is not None else []
         variants = [_other_mode(plan, settings, query.language_id), replace(
@@ -418,6 +415,13 @@ class CompletionEngine:
         if doc is None:
             doc = self._docs[uri] = _Document(TypingRhythm(self._clock))
         return doc
+
+    def _plan(self, q: CompletionQuery, settings: Settings) -> FimPlan | Skip:
+        """The request for `q` (`context.build_fim_request`), or why none is sent."""
+        return build_fim_request(
+            q.text, q.offset, path=q.path, language_id=q.language_id, settings=settings,
+            neighbors=q.neighbors, anchored=self.options.anchored_prefix,
+            real_paths=q.real_paths)
 
     def _switched_off(self, settings: Settings) -> LastSkip | None:
         if not (self.enabled and settings.enable):
@@ -565,9 +569,7 @@ class CompletionEngine:
         eol = "\r\n" if at.text[line_end - 1 : line_end] == "\r" else "\n"
         text = at.text[: at.offset] + eol + at.text[at.offset :]
         settings = self._settings()
-        plan = build_fim_request(text, at.offset + len(eol), path=at.path,
-                                 language_id=at.language_id, settings=settings,
-                                 anchored=self.options.anchored_prefix)
+        plan = self._plan(replace(at, text=text, offset=at.offset + len(eol)), settings)
         if isinstance(plan, Skip):
             return
         self.stats.prefetches += 1
