@@ -124,13 +124,18 @@ def _line_end_at_or_before(text: str, offset: int, limit: int) -> int:
     return limit if nl < 0 else nl + 1
 
 
-def fenced(code: str, language_id: str | None) -> str:
-    """`code` in a fence longer than any backtick run inside it."""
+def code_fence(code: str) -> str:
+    """A backtick fence longer than any backtick run in `code` (at least three)."""
     longest, run = 0, 0
     for ch in code:
         run = run + 1 if ch == "`" else 0
         longest = max(longest, run)
-    fence = "`" * max(3, longest + 1)
+    return "`" * max(3, longest + 1)
+
+
+def fenced(code: str, language_id: str | None) -> str:
+    """`code` in a fence longer than any backtick run inside it."""
+    fence = code_fence(code)
     body = code if code.endswith("\n") else code + "\n"
     return f"{fence}{fence_tag(language_id)}\n{body}{fence}"
 
