@@ -76,8 +76,8 @@ from deepseek_lsp.chat.actions import (
     action_messages,
     action_prompt,
     kind_wanted,
+    messages_for_tests,
     selection_too_large,
-    tests_messages,
     title_of,
 )
 from deepseek_lsp.chat.extract import plan_edit
@@ -664,7 +664,7 @@ class ChatCommands:
                 find_existing_tests, root, path, doc.language_id, settings.exclude,
                 settings.redact_secrets)
         token = await self.progress_token(target)
-        messages = tests_messages(excerpt, existing)
+        messages = messages_for_tests(excerpt, existing)
         answer = await self.run(title, token, lambda r: stream_json(
             host.backend, settings, messages, reasoning=target.reasoning, on_delta=r.delta),
             supersede_key=None)

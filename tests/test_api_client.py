@@ -292,30 +292,37 @@ async def test_chat_keeps_reasoning_apart_and_never_sends_it_back(
 @pytest.mark.parametrize(("model", "thinking"), [("deepseek-v4-flash", True),
                                                ("deepseek-v4-flash", False),
                                                ("deepseek-chat", None)])
-async def test_thinking_mode_gets_the_reasoning_of_this_turns_tool_calls_back(
+async def test_thinking_mode_gets_the_reasoning_of_tool_call_turns_back(
     sim: SimulatorThread, client: DeepSeekClient, model: str, thinking: bool | None
 ) -> None:
-    """V4 in thinking mode refuses (400) a tool-call turn without its reasoning; earlier
-    turns' reasoning, and any reasoning outside thinking mode, is never sent back (legacy
-    models refuse it anywhere)."""
+    """V4 in thinking mode refuses (400) tool-call turns without their reasoning, in all later
+    requests; other reasoning, and any reasoning outside thinking mode, is never sent back
+    (legacy models refuse it anywhere)."""
     if model == "deepseek-chat":
         sim.configure(generation="legacy")
-    call = {"id": "call_00_x", "type": "function",
-            "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
-    messages = [*MESSAGES,
+    def call(n: int) -> dict[str, object]:
+        return {"id": f"call_0{n}_x", "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+
+    messages = [MESSAGES[0], MESSAGES[1],
+                {"role": "assistant", "content": "", "reasoning_content": "An earlier turn.",
+                 "tool_calls": [call(0)]},
+                {"role": "tool", "tool_call_id": "call_00_x", "content": "Rain."},
+                {"role": "assistant", "content": "9.8", "reasoning_content": "Not a call."},
+                {"role": "user", "content": "And the weather now?"},
                 {"role": "assistant", "content": "", "reasoning_content": "I need the weather.",
-                 "tool_calls": [call]},
-                {"role": "tool", "tool_call_id": "call_00_x", "content": "Sunny."}]
+                 "tool_calls": [call(1)]},
+                {"role": "tool", "tool_call_id": "call_01_x", "content": "Sunny."}]
     async with client.chat_stream(messages, model=model, deadline_s=5, thinking=thinking,
                                   tools=TOOLS) as stream:
         async for _ in stream:
             pass
     assert stream.result.finish_reason == "stop"
     sent = sim.requests(CHAT)[0].json["messages"]
-    assert "reasoning_content" not in sent[2]  # an earlier turn
-    assert ("reasoning_content" in sent[4]) is (thinking is True)
+    assert [i for i, m in enumerate(sent) if "reasoning_content" in m] == (
+        [2, 6] if thinking else [])
     if thinking:
-        assert sent[4]["reasoning_content"] == "I need the weather."
+        assert sent[6]["reasoning_content"] == "I need the weather."
 
 
 async def test_chat_stream_yields_reasoning_and_answer_deltas(

@@ -574,16 +574,15 @@ def _outgoing_messages(
 ) -> list[dict[str, Any]]:
     """Copies without `reasoning_content`, except where thinking mode needs it back.
 
-    DeepSeek refuses an earlier answer's reasoning sent back (legacy `deepseek-reasoner`
-    answers 400) and ignores it elsewhere; but in thinking mode (V4, `thinking` on) an
-    assistant message with `tool_calls` in the current turn (after the last user message)
-    must keep its `reasoning_content`, or the request is refused (400).
+    DeepSeek ignores an earlier answer's reasoning sent back (legacy `deepseek-reasoner`
+    refuses it: 400), but in thinking mode (V4, `thinking` on) every assistant message that
+    made tool calls must keep its `reasoning_content` in all later requests, or the request is
+    refused (400).
     """
-    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
     out = []
-    for i, m in enumerate(messages):
-        keep = (thinking is True and i > last_user and m.get("role") == "assistant"
-                and bool(m.get("tool_calls")) and m.get("reasoning_content") is not None)
+    for m in messages:
+        keep = (thinking is True and m.get("role") == "assistant" and bool(m.get("tool_calls"))
+                and m.get("reasoning_content") is not None)
         out.append({k: v for k, v in m.items() if keep or k != "reasoning_content"})
     if prefix_completion:
         if not out or out[-1].get("role") != "assistant":

@@ -30,7 +30,7 @@ from deepseek_lsp.chat.prompts import (
     system_message,
     user_message,
 )
-from deepseek_lsp.chat.testfile import ExistingTests, tests_prompt
+from deepseek_lsp.chat.testfile import ExistingTests, prompt_for_tests
 
 Result = Literal["edit", "answer", "file"]
 
@@ -136,10 +136,10 @@ def action_messages(
     return [system_message(), user_message(action_prompt(name, excerpt, diagnostic))]
 
 
-def tests_messages(excerpt: Excerpt, existing: ExistingTests) -> list[dict[str, Any]]:
+def messages_for_tests(excerpt: Excerpt, existing: ExistingTests) -> list[dict[str, Any]]:
     """The one-shot JSON-output request of Write tests (it says "json" and shows the shape)."""
     task = ACTION_BY_NAME["tests"].task
-    return [system_message(), user_message(tests_prompt(task, excerpt, existing))]
+    return [system_message(), user_message(prompt_for_tests(task, excerpt, existing))]
 
 
 def selection_too_large(name: str, length: int) -> str | None:

@@ -159,7 +159,7 @@ def _framework_from_manifests(manifests: list[str], language_id: str) -> str | N
     return None
 
 
-def tests_prompt(task: str, excerpt: Excerpt, existing: ExistingTests) -> str:
+def prompt_for_tests(task: str, excerpt: Excerpt, existing: ExistingTests) -> str:
     """The user message of Write tests: the task, the JSON shape, where the project keeps its
     tests, then the code (the selection's block first), then an existing test file's start."""
     parts = [task, JSON_FORMAT]
