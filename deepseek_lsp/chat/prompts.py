@@ -6,8 +6,10 @@ context. The selection comes first so that "the code block" in the instruction c
 the selection; the surrounding code is budgeted in characters and cut at line boundaries.
 
 What each code action asks for is in the table of `chat/actions.py`; edit kinds ask for
-exactly one fenced block holding the whole replacement of the selection (`EDIT_FORMAT`), which
-`chat/extract.py` takes out of the answer. Excerpts are redacted here, in `excerpt_of`, for the
+exactly one fenced block holding the whole replacement of the selection (`EDIT_FORMAT`). Asked
+through chat prefix completion, the answer starts inside that block and stops at its end
+(`session.stream_edit`), so it is the code alone; asked plainly, `chat/extract.py` takes the
+code out of the Markdown answer. Excerpts are redacted here, in `excerpt_of`, for the
 server and the command line alike.
 """
 
