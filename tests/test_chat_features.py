@@ -449,10 +449,12 @@ async def test_chat_max_tokens_default_and_legacy_limit(start_server, sim, tmp_p
     assert chat_bodies(sim)[0]["max_tokens"] == 8192
     sim.reset()
     sim.configure(generation="legacy")
+    sim.script(Rule(path=CHAT, text="word " * 9000))
     editor, _ = await editor_in(start_server, tmp_path, "shop.py", SHOP,
                                 init_options={"chatMaxTokens": 20000})
     result = await command(editor, "deepseek.chat", {"question": "Hi?"})
     assert result["model"] == "deepseek-chat" and chat_bodies(sim)[0]["max_tokens"] == 8192
+    assert result["cutAtTokens"] == 8192  # deepseek-chat's own limit, not the setting
 
 
 # -- answer pages (issue 14) -----------------------------------------------------------------------

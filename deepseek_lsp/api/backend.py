@@ -39,6 +39,12 @@ S = TypeVar("S")
 OUTPUT_LIMITS: dict[str, int] = {"deepseek-chat": 8192}
 
 
+def fit_max_tokens(model: str, wanted: int | None) -> int | None:
+    """`max_tokens` held to the model's known output limit."""
+    limit = OUTPUT_LIMITS.get(model)
+    return min(wanted, limit) if wanted is not None and limit is not None else wanted
+
+
 def supports_tools(model: str) -> bool:
     """Whether `model` may be offered tools: the legacy reasoner (R1) had no function calling."""
     return "reasoner" not in model.rsplit("/", 1)[-1].lower().split("-")
@@ -169,9 +175,8 @@ class ApiBackend:
             if not supports_tools(model):
                 fitted.pop("tools", None)
                 fitted.pop("tool_choice", None)
-            limit, wanted = OUTPUT_LIMITS.get(model), fitted.get("max_tokens")
-            if limit is not None and wanted is not None and wanted > limit:
-                fitted["max_tokens"] = limit
+            if fitted.get("max_tokens") is not None:
+                fitted["max_tokens"] = fit_max_tokens(model, fitted.get("max_tokens"))
             return client.chat_stream(messages, model=model, deadline_s=deadline_s,
                                       thinking=thinking, **fitted)
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from deepseek_lsp.api.backend import chat_prefix_missing
+from deepseek_lsp.api.backend import chat_prefix_missing, fit_max_tokens
 from deepseek_lsp.api.errors import DeepSeekError, RequestTimeoutError
 from deepseek_lsp.api.types import ChatDelta, ChatResult, Usage
 from deepseek_lsp.chat.prompts import code_fence, system_message, user_message
@@ -265,7 +265,7 @@ async def stream_answer(
         model=result.model,
         finish_reason=result.finish_reason,
         lookups=tuple(lookups),
-        max_tokens=settings.chat_max_tokens,
+        max_tokens=fit_max_tokens(result.model, settings.chat_max_tokens),
     )
 
 
