@@ -63,6 +63,8 @@ def test_parse_test_file() -> None:
     assert good.path == "tests/test_a.py" and good.content == "x = 1\n"
     fenced = parse_test_file(json.dumps({"path": "a_test.go", "content": "```go\npackage a\n```"}))
     assert fenced.content == "package a\n"
+    in_fence = parse_test_file('```json\n{"path": "t_test.go", "content": "package t"}\n```')
+    assert in_fence.path == "t_test.go"
     for bad, reason in [("", "empty content"), ("{", "not valid JSON"), ("[1]", "not a JSON obj"),
                         ('{"content": "x"}', "names no file"),
                         ('{"path": "t.py", "content": "  "}', "is empty")]:

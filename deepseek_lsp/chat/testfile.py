@@ -180,6 +180,9 @@ def parse_test_file(content: str) -> ProposedFile | str:
     """The `{path, content}` object of a JSON answer, or why there is none."""
     if not content.strip():
         return "DeepSeek answered with empty content"
+    wrapped = re.match(r"^\s*```(?:json)?[ \t]*\n(.*)\n```\s*$", content, re.DOTALL)
+    if wrapped:  # JSON in a Markdown fence, as a plain (not JSON-mode) answer may be
+        content = wrapped.group(1)
     try:
         data = json.loads(content)
     except ValueError:
