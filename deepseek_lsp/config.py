@@ -329,6 +329,16 @@ class Settings:
     stream_completions: bool = setting(
         "streamCompletions", "boolean", True, "Stream FIM answers and stop early once the "
         "suggestion is complete.")
+    chat_max_tokens: int = setting(
+        "chatMaxTokens", "integer", 8192, "Most tokens one chat answer or code action may "
+        "produce (sent as `max_tokens`; thinking counts too), so one question cannot run up "
+        "the bill. The default fits the largest edit (a 6,000-token selection, repeated) and "
+        "is also `deepseek-chat`'s own maximum. A cut answer says so; a cut edit is not "
+        "applied.", minimum=256, maximum=65536)
+    answer_pages: bool = setting(
+        "answerPages", "boolean", True, "Write each chat answer as a Markdown page under the "
+        "cache directory and open it with `window/showDocument`. Editors with a chat view of "
+        "their own (the VS Code extension, the Neovim plugin) turn this off.")
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -4,12 +4,23 @@
 chat modules (`chat/actions.py` — the table of actions —, `chat/prompts.py`,
 `chat/session.py`, `chat/extract.py`, `chat/pages.py`).
 
-Kinds of work:
-- answer kinds (`deepseek.chat`, `explain`, `tests`) join the workspace's conversation; a
-  newer one in the same workspace supersedes (cancels) the one still running;
+Kinds of work (the `result` of a row of `chat/actions.py`):
+- answer kinds (`deepseek.chat`, `explain`) join the workspace's conversation; a newer one in
+  the same workspace supersedes (cancels) the one still running. About selected code, the
+  model may look definitions up first (`chat/tools.py`); each look-up is a progress report;
 - edit kinds (`refactor`, `document`, `fix`) are one-shot and replace exactly the selection,
   through `workspace/applyEdit`, only if the document still has the version the action
-  started from (a `version` in the argument, else the version when the command arrived).
+  started from (a `version` in the argument, else the version when the command arrived);
+- the file kind (`tests`) is one-shot: JSON output names a test file and its text, which is
+  created with one `workspace/applyEdit` (`CreateFile` with `ignoreIfExists`, then the text)
+  after the path is checked (`chat/testfile.py`), or appended to the file if it exists; clients
+  that cannot create files get the answer shown instead.
+
+Answers are shown as Markdown pages (`chat/pages.py`, `window/showDocument`) unless the
+client turned `answerPages` off (it has a chat view of its own and shows the result). Every
+request carries `max_tokens` = `chatMaxTokens`; an answer cut there says so in its result
+(`notice`, `cutAtTokens`), its page and the progress's end message, and a cut edit is not
+applied. Chat tokens count in `deepseek.status` (tokens and estimated cost).
 
 Streaming and cancellation: answers stream with `$/progress` (begin, reports at most every
 0.1 s, end) on a `workDoneToken` passed in the argument, else on a fresh server-created token
@@ -35,12 +46,14 @@ code action's command ignores its result.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from lsprotocol import types as lsp
@@ -48,6 +61,7 @@ from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
 from pygls.progress import Progress
 from pygls.protocol import LanguageServerProtocol
+from pygls.uris import to_fs_path
 from pygls.workspace import Workspace
 
 from deepseek_lsp.api.backend import ApiBackend
@@ -62,15 +76,38 @@ from deepseek_lsp.chat.actions import (
     action_messages,
     action_prompt,
     kind_wanted,
+    messages_for_tests,
     selection_too_large,
     title_of,
 )
-from deepseek_lsp.chat.extract import extract_code, plan_edit
+from deepseek_lsp.chat.extract import plan_edit
 from deepseek_lsp.chat.pages import answer_markdown, write_answer
-from deepseek_lsp.chat.prompts import Excerpt, excerpt_of, file_selection_end, question_prompt
-from deepseek_lsp.chat.session import ChatAnswer, Sessions, stream_answer
+from deepseek_lsp.chat.prompts import (
+    Excerpt,
+    excerpt_of,
+    fenced,
+    file_selection_end,
+    question_prompt,
+)
+from deepseek_lsp.chat.session import (
+    ChatAnswer,
+    Sessions,
+    stream_answer,
+    stream_edit,
+    stream_json,
+)
+from deepseek_lsp.chat.testfile import (
+    MAX_APPEND_TARGET_BYTES,
+    ExistingTests,
+    appendix,
+    check_test_path,
+    find_existing_tests,
+    parse_test_file,
+)
+from deepseek_lsp.chat.tools import OpenDocument, Toolbox
 from deepseek_lsp.config import Settings
 from deepseek_lsp.documents import Document, DocumentStore
+from deepseek_lsp.languages import language_of_path
 from deepseek_lsp.privacy import is_excluded
 from deepseek_lsp.stats import Stats
 
@@ -281,6 +318,27 @@ class ChatCommands:
                     return folder.uri
         return ws.root_uri or ""
 
+    def workspace_root(self, uri: str | None) -> Path | None:
+        """The folder (on disk) of the workspace folder holding `uri`, if any."""
+        key = self.workspace_key(uri)
+        path = to_fs_path(key) if key else None
+        if not path or (uri and not (to_fs_path(uri) or "").startswith(path.rstrip("/") + "/")):
+            return None
+        return Path(path)
+
+    def toolbox(self, doc: Document) -> Toolbox:
+        """The look-up tools for a question about `doc`: the open documents, the workspace
+        folders on disk, and what must not be sent."""
+        host = self.host
+        roots = [Path(p) for p in (to_fs_path(f.uri) for f in host.workspace.folders.values())
+                 if p]
+        if not roots and host.workspace.root_path:
+            roots = [Path(host.workspace.root_path)]
+        documents = [OpenDocument(host.relative_path(d.uri), d.language_id, d.text)
+                     for d in host.documents.all()]
+        return Toolbox(documents, roots, doc.language_id, host.settings.exclude,
+                       host.settings.redact_secrets)
+
     def document(self, uri: str) -> Document:
         doc = self.host.documents.get(uri)
         if doc is None:
@@ -338,11 +396,12 @@ class ChatCommands:
     # -- the job ----------------------------------------------------------------------------------
 
     async def run(
-        self, title: str, token: str | int | None, messages: list[dict[str, Any]],
-        reasoning: bool | None, supersede_key: str | None,
+        self, title: str, token: str | int | None,
+        work: Callable[[_Reporter], Awaitable[ChatAnswer]], supersede_key: str | None,
     ) -> ChatAnswer:
-        """Stream one answer with progress; cancellable by progress cancel, `$/cancelRequest`
-        and supersession. Raises the JSON-RPC errors of the module docstring."""
+        """Run one answer (`work`, streaming through the reporter it is given) with progress;
+        cancellable by progress cancel, `$/cancelRequest` and supersession. Counts its usage
+        in `deepseek.status`. Raises the JSON-RPC errors of the module docstring."""
         host = self.host
         progress = host.work_done_progress
         if token is not None:
@@ -355,19 +414,19 @@ class ChatCommands:
 
         reporter = _Reporter(send)
         host.stats.chat_requests += 1
-        job = Job(asyncio.ensure_future(stream_answer(
-            host.backend, host.settings, messages, reasoning=reasoning,
-            on_delta=reporter.delta)))
+        job = Job(asyncio.ensure_future(work(reporter)))
         if supersede_key is not None:
             previous = self.running.get(supersede_key)
             if previous is not None:
                 previous.cancel("superseded by a newer question")
             self.running[supersede_key] = job
         self._link_cancellation(job, token)
-        end = "failed"
+        end, answered = "failed", False
         try:
             answer = await job.task
-            end = "done"
+            answered = True
+            host.stats.add_usage(answer.usage)
+            end = answer.cut_notice or "done"
             return answer
         except asyncio.CancelledError:
             current = asyncio.current_task()
@@ -383,7 +442,7 @@ class ChatCommands:
             if supersede_key is not None and self.running.get(supersede_key) is job:
                 del self.running[supersede_key]
             if token is not None:
-                if end == "done":
+                if answered:
                     reporter.flush()
                 progress.end(token, lsp.WorkDoneProgressEnd(message=end))
                 progress.tokens.pop(token, None)
@@ -414,8 +473,11 @@ class ChatCommands:
     async def show_answer(self, title: str, question: str, answer: ChatAnswer,
                           where: str | None) -> str | None:
         """Write the answer as Markdown and show it, where the client can show documents;
-        elsewhere show it as a message. Returns the file's URI when one was written."""
+        elsewhere show it as a message; nothing where the client turned `answerPages` off (it
+        shows the result itself). Returns the file's URI when one was written."""
         host = self.host
+        if not host.settings.answer_pages:
+            return None
         window = host.client_capabilities.window
         if not (window and window.show_document and window.show_document.support):
             host.show_message(f"{title}\n\n{answer.content}")
@@ -434,6 +496,30 @@ class ChatCommands:
             log.info("window/showDocument failed: %s", type(error).__name__)
         return uri
 
+    def not_applied(self, title: str, reason: str) -> dict[str, Any]:
+        """An edit or file not applied: said once (a client running a code action's command
+        ignores its result) and returned."""
+        self.host.show_message(f"{title}: nothing changed — {reason}.", lsp.MessageType.Warning)
+        return {"applied": False, "reason": reason}
+
+    def can_create_files(self) -> bool:
+        """Whether the client applies `documentChanges` with `CreateFile` operations."""
+        workspace = self.host.client_capabilities.workspace
+        edit = workspace.workspace_edit if workspace else None
+        return bool(edit and edit.document_changes and lsp.ResourceOperationKind.Create
+                    in (edit.resource_operations or []))
+
+    async def apply_workspace_edit(self, title: str, edit: lsp.WorkspaceEdit) -> str | None:
+        """Send `workspace/applyEdit`; None when applied, else why not."""
+        try:
+            result = await asyncio.wait_for(self.host.workspace_apply_edit_async(
+                lsp.ApplyWorkspaceEditParams(edit=edit, label=title)), timeout=30)
+        except Exception as error:
+            return f"the editor did not apply the edit ({type(error).__name__})"
+        if not result.applied:
+            return f"the editor refused the edit ({result.failure_reason or 'no reason'})"
+        return None
+
     async def apply(
         self, title: str, doc_uri: str, version: int, start: int, original: str,
         answer: ChatAnswer,
@@ -442,16 +528,17 @@ class ChatCommands:
         host = self.host
 
         def refuse(reason: str) -> dict[str, Any]:
-            host.show_message(f"{title}: nothing changed — {reason}.", lsp.MessageType.Warning)
-            return {"applied": False, "reason": reason}
+            return self.not_applied(title, reason)
 
+        if answer.cut_notice:
+            return refuse(f"{answer.cut_notice}, so its code may be incomplete")
         doc = host.documents.get(doc_uri)
         if doc is None or doc.version != version:
             return refuse("the document was edited while DeepSeek was answering; "
                           "run the action again")
         lead = doc.text[doc.line_start(doc.line_of_offset(start)) : start]
         edit = plan_edit(answer.content, original=original, lead=lead,
-                         language_id=doc.language_id, truncated=answer.truncated)
+                         language_id=doc.language_id, code_only=answer.code_only)
         if isinstance(edit, str):
             return refuse(edit)
         text_edit = lsp.TextEdit(range=host.to_range(doc, start + edit.start, start + edit.end),
@@ -465,13 +552,9 @@ class ChatCommands:
                 edits=[text_edit])])
         else:
             ws_edit = lsp.WorkspaceEdit(changes={doc_uri: [text_edit]})
-        try:
-            result = await asyncio.wait_for(host.workspace_apply_edit_async(
-                lsp.ApplyWorkspaceEditParams(edit=ws_edit, label=title)), timeout=30)
-        except Exception as error:
-            return refuse(f"the editor did not apply the edit ({type(error).__name__})")
-        if not result.applied:
-            return refuse(f"the editor refused the edit ({result.failure_reason or 'no reason'})")
+        problem = await self.apply_workspace_edit(title, ws_edit)
+        if problem is not None:
+            return refuse(problem)
         return {"applied": True, "edit": {"range": range_json(text_edit.range),
                                           "newText": text_edit.new_text}}
 
@@ -494,11 +577,12 @@ class ChatCommands:
 
     async def chat(self, args: tuple[Any, ...]) -> dict[str, Any]:
         """`deepseek.chat {question, uri?, range?, newSession?}` → `{content,
-        reasoningContent?, usage, model}`; the conversation continues unless `newSession`.
-        A `uri` without a `range` asks about the file (its first `FILE_QUESTION_CHARS`)."""
+        reasoningContent?, usage, model, finishReason, lookups?, notice?}`; the conversation
+        continues unless `newSession`. A `uri` without a `range` asks about the file (its
+        first `FILE_QUESTION_CHARS`). About code, the model may look definitions up."""
         target = parse_target(args, needs_selection=False)
         await self.host.wait_for_settings()
-        excerpt, where = None, None
+        excerpt, where, tools = None, None, None
         if target.uri is not None:
             path = self.check_not_excluded(target.uri)
             doc = self.document(target.uri)
@@ -508,23 +592,35 @@ class ChatCommands:
                 start, end = 0, file_selection_end(doc.text)
             excerpt = self.excerpt(doc, path, start, end, "chat")
             where = f"{path}:{excerpt.start_line}-{excerpt.end_line}"
-        key = self.workspace_key(target.uri)
-        conversation = self.sessions.get(key, new=target.new_session)
+            tools = self.toolbox(doc)
         prompt = question_prompt(target.question, excerpt)
+        return await self.answer("DeepSeek: Chat", target, prompt, target.question, where, tools,
+                                 new_session=target.new_session)
+
+    async def answer(
+        self, title: str, target: Target, prompt: str, question: str, where: str | None,
+        tools: Toolbox | None, *, new_session: bool = False,
+    ) -> dict[str, Any]:
+        """An answer kind: streamed in the workspace's conversation, then shown."""
+        key = self.workspace_key(target.uri)
+        conversation = self.sessions.get(key, new=new_session)
         token = await self.progress_token(target)
-        answer = await self.run("DeepSeek: Chat", token, conversation.messages(prompt),
-                                target.reasoning, supersede_key=key)
+        settings = self.host.settings
+        messages = conversation.messages(prompt)
+        answer = await self.run(title, token, lambda r: stream_answer(
+            self.host.backend, settings, messages, reasoning=target.reasoning,
+            on_delta=r.delta, on_lookup=r.lookup, tools=tools), supersede_key=key)
         conversation.add(prompt, answer.content)
         result = answer.to_json()
-        shown = await self.show_answer("DeepSeek: Chat", target.question, answer, where)
+        shown = await self.show_answer(title, question, answer, where)
         if shown:
             result["documentUri"] = shown
         return result
 
     async def action(self, action: Action, args: tuple[Any, ...]) -> dict[str, Any]:
         """A code action's command `{uri, range, version?, diagnostic?}`: edit kinds return
-        `{applied, reason?, edit?}` with the answer; answer kinds return the answer (`tests`
-        also its `code`)."""
+        `{applied, reason?, edit?}` with the answer; answer kinds return the answer; the file
+        kind returns `{applied, reason?, file?, path?, code?}` with the answer."""
         target = parse_target(args, needs_selection=True)
         await self.host.wait_for_settings()
         assert target.uri is not None and target.range is not None
@@ -535,35 +631,137 @@ class ChatCommands:
         doc = self.document(target.uri)
         if action.edits and target.version is not None and target.version != doc.version:
             reason = "the document changed since the action was offered; run it again"
-            host.show_message(f"{title}: nothing changed — {reason}.", lsp.MessageType.Warning)
-            return {"applied": False, "reason": reason}
+            return self.not_applied(title, reason)
         version = doc.version
         start, end = self.selection_offsets(doc, target.range)
         original = doc.text[start:end]  # the document object changes as the user types
         excerpt = self.excerpt(doc, path, start, end, action.name)
-        token = await self.progress_token(target)
-        if action.edits:
-            answer = await self.run(title, token,
-                                    action_messages(action.name, excerpt, diagnostic),
-                                    target.reasoning, supersede_key=None)
-            return {**answer.to_json(),
-                    **await self.apply(title, target.uri, version, start, original, answer)}
-        prompt = action_prompt(action.name, excerpt, diagnostic)  # answers join the history
-        key = self.workspace_key(target.uri)
-        conversation = self.sessions.get(key)
-        answer = await self.run(title, token, conversation.messages(prompt), target.reasoning,
-                                supersede_key=key)
-        conversation.add(prompt, answer.content)
-        result = answer.to_json()
-        if action.name == "tests":
-            code = extract_code(answer.content, language_id=doc.language_id).code
-            if code is not None:
-                result["code"] = code
         where = f"{path}:{excerpt.start_line}-{excerpt.end_line}"
-        shown = await self.show_answer(title, "", answer, where)
-        if shown:
-            result["documentUri"] = shown
+        if action.creates_file:
+            return await self.write_tests(title, target, doc, path, excerpt, where)
+        if not action.edits:  # answers join the history
+            prompt = action_prompt(action.name, excerpt, diagnostic)
+            tools = self.toolbox(doc) if action.looks_up else None
+            return await self.answer(title, target, prompt, "", where, tools)
+        token = await self.progress_token(target)
+        messages = action_messages(action.name, excerpt, diagnostic)
+        answer = await self.run(title, token, lambda r: stream_edit(
+            host.backend, host.settings, messages, language_id=doc.language_id,
+            original=original, reasoning=target.reasoning, on_delta=r.delta),
+            supersede_key=None)
+        return {**answer.to_json(),
+                **await self.apply(title, target.uri, version, start, original, answer)}
+
+    async def write_tests(
+        self, title: str, target: Target, doc: Document, path: str, excerpt: Excerpt,
+        where: str,
+    ) -> dict[str, Any]:
+        """Write tests: ask for `{path, content}` as JSON, check the path, create the file (or
+        append to it) with one `workspace/applyEdit`, and open it."""
+        host, settings = self.host, self.host.settings
+        root = self.workspace_root(target.uri)
+        existing = ExistingTests()
+        if root is not None:
+            existing = await asyncio.to_thread(
+                find_existing_tests, root, path, doc.language_id, settings.exclude,
+                settings.redact_secrets)
+        token = await self.progress_token(target)
+        messages = messages_for_tests(excerpt, existing)
+        answer = await self.run(title, token, lambda r: stream_json(
+            host.backend, settings, messages, reasoning=target.reasoning, on_delta=r.delta),
+            supersede_key=None)
+        result = answer.to_json()
+        proposal = parse_test_file(answer.content)
+        if isinstance(proposal, str):
+            if answer.cut_notice:
+                proposal = answer.cut_notice
+            elif not answer.content.strip():
+                proposal = ("DeepSeek answered twice with empty content (it may in JSON "
+                            "mode); run Write tests again")
+            return {**result, **self.not_applied(title, proposal)}
+        result.update(path=proposal.path, code=proposal.content)
+        checked = (check_test_path(proposal.path, root, doc.language_id, settings.exclude,
+                                   path)
+                   if root is not None else "the document is not inside a workspace folder")
+        if isinstance(checked, str) or not self.can_create_files():
+            reason = checked if isinstance(checked, str) else None
+            shown = await self.show_answer(title, "", self.file_answer(answer, proposal.path,
+                                                                       reason), where)
+            if shown:
+                result["documentUri"] = shown
+            if reason is not None:
+                return {**result, **self.not_applied(title, reason)}
+            return {**result, "applied": False,
+                    "reason": "the editor cannot create files (workspace/applyEdit with "
+                              "resource operations)"}
+        relative, file_path = checked
+        outcome = await self.create_or_append(title, file_path, proposal.content)
+        if isinstance(outcome, str):
+            return {**result, **self.not_applied(title, outcome)}
+        result.update(applied=True, file={"path": relative, "uri": file_path.as_uri(),
+                                          "created": outcome})
+        await self.open_document(file_path.as_uri())
         return result
+
+    @staticmethod
+    def file_answer(answer: ChatAnswer, path: str, reason: str | None) -> ChatAnswer:
+        """A JSON test-file answer as Markdown, for showing it instead of creating the file."""
+        code = parse_test_file(answer.content)
+        text = code.content if not isinstance(code, str) else answer.content
+        markdown = f"Suggested test file `{path}`:\n\n{fenced(text, language_of_path(path))}"
+        if reason:
+            markdown += f"\n\n*Not created: {reason}.*"
+        return dataclasses.replace(answer, content=markdown)
+
+    async def create_or_append(self, title: str, file_path: Path, content: str) -> bool | str:
+        """Create the file with `content` (True), or append to the existing one (False), with
+        one `workspace/applyEdit`; or say why not. Never overwrites: `CreateFile` does not
+        overwrite and ignores an existing file, and an existing file only gets text added at
+        its end (guarded by its version when it is open)."""
+        uri = file_path.as_uri()
+        open_doc = self.host.documents.get(uri)
+        if open_doc is None and not file_path.exists():
+            edit = lsp.WorkspaceEdit(document_changes=[
+                lsp.CreateFile(uri=uri, options=lsp.CreateFileOptions(
+                    overwrite=False, ignore_if_exists=True)),
+                lsp.TextDocumentEdit(
+                    text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri, None),
+                    edits=[lsp.TextEdit(range=lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0)),
+                                        new_text=content)]),
+            ])
+            problem = await self.apply_workspace_edit(title, edit)
+            return True if problem is None else problem
+        if open_doc is not None:
+            existing, version = open_doc.text, open_doc.version
+        else:
+            try:
+                if file_path.stat().st_size > MAX_APPEND_TARGET_BYTES:
+                    return f"{file_path.name} exists and is too large to add tests to"
+                existing = file_path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                return f"{file_path.name} exists and cannot be read ({type(error).__name__})"
+            version = None
+        added = appendix(existing, content)
+        if not added:
+            return f"{file_path.name} already holds these tests"
+        end = Document(uri, "", 0, existing).position_at(len(existing), self.host.encoding)
+        at = lsp.Range(lsp.Position(*end), lsp.Position(*end))
+        edit = lsp.WorkspaceEdit(document_changes=[lsp.TextDocumentEdit(
+            text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri, version),
+            edits=[lsp.TextEdit(range=at, new_text=added)])])
+        problem = await self.apply_workspace_edit(title, edit)
+        return False if problem is None else problem
+
+    async def open_document(self, uri: str) -> None:
+        """Show a file the server made, where the client can."""
+        window = self.host.client_capabilities.window
+        if not (window and window.show_document and window.show_document.support):
+            return
+        try:
+            await asyncio.wait_for(self.host.window_show_document_async(
+                lsp.ShowDocumentParams(uri=uri, take_focus=True)), timeout=10)
+        except Exception as error:
+            log.info("window/showDocument failed: %s", type(error).__name__)
 
     async def balance(self) -> dict[str, Any]:
         """`deepseek.balance`: shown as a message and returned."""
@@ -609,7 +807,9 @@ class _Reporter:
 
     A report's `message` is the tail of the answer so far (what any client can show); the
     extra keys `delta` and `reasoning` carry the text since the previous report, so a client
-    that reads them can show the whole answer as it streams. `flush` sends what is left.
+    that reads them can show the whole answer as it streams. A look-up is a report of its own
+    whose `message` (and extra key `lookup`) says what was looked up. `flush` sends what is
+    left.
     """
 
     def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
@@ -618,6 +818,12 @@ class _Reporter:
         self._pending: list[str] = []
         self._pending_reasoning: list[str] = []
         self._last = 0.0
+
+    def lookup(self, summary: str) -> None:
+        """A look-up the model made: reported at once, as the report's message."""
+        self.flush()
+        self._last = time.monotonic()
+        self._send({"kind": "report", "message": summary, "lookup": summary})
 
     def delta(self, delta: ChatDelta) -> None:
         self._content.append(delta.content)

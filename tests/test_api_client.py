@@ -107,13 +107,15 @@ async def test_invalid_requests_fail_before_any_io() -> None:
         with pytest.raises(InvalidRequestError, match="logprobs"):
             client.fim_stream(PARAMS, model="m", deadline_s=1, logprobs=21)
         with pytest.raises(InvalidRequestError, match="top_logprobs"):
-            await client.chat([{"role": "user", "content": "q"}], model="m", deadline_s=1,
-                              top_logprobs=21)
+            client.chat_stream([{"role": "user", "content": "q"}], model="m", deadline_s=1,
+                               top_logprobs=21)
         with pytest.raises(InvalidRequestError, match="assistant"):
             client.chat_stream([{"role": "user", "content": "q"}], model="m", deadline_s=1,
                                prefix_completion=True)
         with pytest.raises(TypeError, match="temprature"):
-            await client.chat([], model="m", deadline_s=1, temprature=0.1)  # type: ignore[call-arg]
+            client.chat_stream([], model="m", deadline_s=1, temprature=0.1)  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match="echo"):  # FIM's echo is not offered: nothing used it
+            client.fim_stream(PARAMS, model="m", deadline_s=1, echo=True)  # type: ignore[call-arg]
     finally:
         await client.aclose()
 
@@ -139,9 +141,10 @@ async def fim_call(client: DeepSeekClient, streamed: bool, deadline_s: float = 5
 
 
 async def chat_call(client: DeepSeekClient, streamed: bool, deadline_s: float = 5) -> None:
-    """One chat call, plain or streamed and read to its end."""
+    """One call read to its end: a streamed chat, or for the plain (JSON body) path a FIM call,
+    since chat is streamed only."""
     if not streamed:
-        await client.chat(MESSAGES, model="deepseek-v4-flash", deadline_s=deadline_s)
+        await fim_call(client, False, deadline_s)
         return
     async with client.chat_stream(MESSAGES, model="deepseek-v4-flash",
                                   deadline_s=deadline_s) as stream:
@@ -192,7 +195,7 @@ async def test_fim_sends_the_documented_body(sim: SimulatorThread,
     assert sim.requests(FIM)[0].json == {
         "model": "deepseek-v4-flash", "prompt": params.prompt, "suffix": params.suffix,
         "max_tokens": 32, "stop": ["\n\n", "def "], "temperature": 0.2, "top_p": 0.9,
-        "echo": False, "logprobs": 2, "frequency_penalty": 0.5,
+        "logprobs": 2, "frequency_penalty": 0.5,
     }
 
 
@@ -273,8 +276,12 @@ async def test_chat_keeps_reasoning_apart_and_never_sends_it_back(
     sim: SimulatorThread, client: DeepSeekClient
 ) -> None:
     sim.script(Rule(path=CHAT, text="Because 0.8 > 0.11.", reasoning="Compare tenths first."))
-    result = await client.chat(MESSAGES, model="deepseek-v4-flash", deadline_s=5, thinking=True,
-                               max_tokens=100, response_format="json_object", stop=["END"])
+    async with client.chat_stream(MESSAGES, model="deepseek-v4-flash", deadline_s=5,
+                                  thinking=True, max_tokens=100, response_format="json_object",
+                                  stop=["END"]) as stream:
+        async for _ in stream:
+            pass
+    result = stream.result
     assert result.content == "Because 0.8 > 0.11."
     assert result.reasoning_content == "Compare tenths first."
     assert result.usage.prompt_tokens > 0
@@ -284,8 +291,44 @@ async def test_chat_keeps_reasoning_apart_and_never_sends_it_back(
     assert body["thinking"] == {"type": "enabled"}
     assert body["response_format"] == {"type": "json_object"}
     assert body["stop"] == ["END"] and body["max_tokens"] == 100
-    assert "temperature" not in body and "stream" not in body
+    assert "temperature" not in body
     assert "reasoning_content" in MESSAGES[2]  # the caller's history is left alone
+
+
+@pytest.mark.parametrize(("model", "thinking"), [("deepseek-v4-flash", True),
+                                               ("deepseek-v4-flash", False),
+                                               ("deepseek-chat", None)])
+async def test_thinking_mode_gets_the_reasoning_of_tool_call_turns_back(
+    sim: SimulatorThread, client: DeepSeekClient, model: str, thinking: bool | None
+) -> None:
+    """V4 in thinking mode refuses (400) tool-call turns without their reasoning, in all later
+    requests; other reasoning, and any reasoning outside thinking mode, is never sent back
+    (legacy models refuse it anywhere)."""
+    if model == "deepseek-chat":
+        sim.configure(generation="legacy")
+    def call(n: int) -> dict[str, object]:
+        return {"id": f"call_0{n}_x", "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+
+    messages = [MESSAGES[0], MESSAGES[1],
+                {"role": "assistant", "content": "", "reasoning_content": "An earlier turn.",
+                 "tool_calls": [call(0)]},
+                {"role": "tool", "tool_call_id": "call_00_x", "content": "Rain."},
+                {"role": "assistant", "content": "9.8", "reasoning_content": "Not a call."},
+                {"role": "user", "content": "And the weather now?"},
+                {"role": "assistant", "content": "", "reasoning_content": "I need the weather.",
+                 "tool_calls": [call(1)]},
+                {"role": "tool", "tool_call_id": "call_01_x", "content": "Sunny."}]
+    async with client.chat_stream(messages, model=model, deadline_s=5, thinking=thinking,
+                                  tools=TOOLS) as stream:
+        async for _ in stream:
+            pass
+    assert stream.result.finish_reason == "stop"
+    sent = sim.requests(CHAT)[0].json["messages"]
+    assert [i for i, m in enumerate(sent) if "reasoning_content" in m] == (
+        [2, 6] if thinking else [])
+    if thinking:
+        assert sent[6]["reasoning_content"] == "I need the weather."
 
 
 async def test_chat_stream_yields_reasoning_and_answer_deltas(
@@ -311,18 +354,15 @@ TOOLS = [{"type": "function", "function": {
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
 
 
-async def test_tool_calls_plain_and_streamed(sim: SimulatorThread,
+async def test_tool_calls_streamed(sim: SimulatorThread,
                                              client: DeepSeekClient) -> None:
     messages = [{"role": "user", "content": "Please call the get_weather tool for Paris"}]
-    plain = await client.chat(messages, model="deepseek-v4-flash", deadline_s=5, tools=TOOLS,
-                              tool_choice="auto")
     async with client.chat_stream(messages, model="deepseek-v4-flash", deadline_s=5,
                                   tools=TOOLS, tool_choice="auto") as stream:
         async for _ in stream:
             pass
-    assert plain.finish_reason == stream.result.finish_reason == "tool_calls"
-    assert plain.tool_calls == stream.result.tool_calls
-    (call,) = plain.tool_calls
+    assert stream.result.finish_reason == "tool_calls"
+    (call,) = stream.result.tool_calls
     assert call["function"]["name"] == "get_weather" and "Paris" in call["function"]["arguments"]
     assert sim.requests(CHAT)[0].json["tools"] == TOOLS
 
@@ -331,7 +371,10 @@ async def test_prefix_completion_goes_to_beta(sim: SimulatorThread,
                                               client: DeepSeekClient) -> None:
     messages = [{"role": "user", "content": "Write a quicksort"},
                 {"role": "assistant", "content": "```python\n"}]
-    await client.chat(messages, model="deepseek-v4-flash", deadline_s=5, prefix_completion=True)
+    async with client.chat_stream(messages, model="deepseek-v4-flash", deadline_s=5,
+                                  prefix_completion=True) as stream:
+        async for _ in stream:
+            pass
     request = sim.requests()[-1]
     assert request.path == "/beta/chat/completions"
     assert request.json["messages"][-1] == {"role": "assistant", "content": "```python\n",

@@ -67,7 +67,7 @@ PROMPT_CASES = [
     ("explain", ["Explain the selected code"], ["fenced code block that holds"]),
     ("refactor", ["Improve the selected code", "exactly one fenced code block"], []),
     ("document", ["Add documentation", "exactly one fenced code block", "Do not change"], []),
-    ("tests", ["Write unit tests", "complete test file"], ["exactly one fenced"]),
+    ("tests", ["Write unit tests", "test framework this project uses"], ["exactly one fenced"]),
     ("fix", ["Fix the problem", "exactly one fenced code block"], []),
 ]
 

@@ -198,7 +198,7 @@ MY_PAGES = ["configuration.md", "editors.md", "architecture.md", "troubleshootin
             "privacy.md"]
 #: camelCase words in those pages that are protocol or argument names, not settings.
 PROTOCOL_WORDS = {"initializationOptions", "newSession", "reasoningContent", "workDoneToken",
-                  "retryAfter", "documentUri"}
+                  "retryAfter", "documentUri", "cutAtTokens", "ignoreIfExists"}
 
 
 @pytest.mark.parametrize("name", MY_PAGES)

@@ -21,6 +21,7 @@ from pygls.exceptions import JsonRpcException
 
 from deepseek_lsp.simulator import Rule
 
+BETA_CHAT = "/beta/chat/completions"
 PY = "file:///work/shop.py"
 SHOP = (
     "import math\n"
@@ -202,7 +203,8 @@ async def test_work_done_token_in_the_request_params(start_server, sim):
 
 
 async def test_add_documentation_applies_a_minimal_indented_edit(start_server, sim):
-    sim.script(Rule(path=CHAT, text=FENCED_DOC))
+    # chat prefix completion: the answer continues an open fence, so it is the code only
+    sim.script(Rule(path=BETA_CHAT, text=DOCUMENTED_TOTAL + "\n"))
     editor = await chat_editor(start_server, PY, SHOP)
     result = await command(editor, "deepseek.document", {**of_text(editor, TOTAL), "version": 1})
     assert result["applied"] is True
@@ -217,7 +219,12 @@ async def test_add_documentation_applies_a_minimal_indented_edit(start_server, s
     assert edit.range == lsp.Range(lsp.Position(5, 0), lsp.Position(5, 0))
     assert edit.new_text == '        """Total price of the items."""\n'
     assert params.label == "DeepSeek: Add documentation"
-    prompt = user_text(sim.requests(CHAT)[0])
+    (request,) = sim.requests(BETA_CHAT)
+    assert request.path == BETA_CHAT
+    assert request.json["messages"][-1] == {"role": "assistant", "content": "```python\n",
+                                            "prefix": True}
+    assert request.json["stop"] == ["```"]
+    prompt = request.json["messages"][-2]["content"]
     assert prompt.startswith("Add documentation") and "exactly one fenced code block" in prompt
 
 
@@ -238,7 +245,7 @@ async def test_simulated_model_end_to_end_for_each_edit_kind(start_server, sim):
 async def test_fix_sends_the_diagnostic_and_applies(start_server, sim):
     text = "def area(r):\n    return math.pi * r ** 2\n"
     fixed = "import math\n\n\ndef area(r):\n    return math.pi * r ** 2"
-    sim.script(Rule(path=CHAT, text=f"```python\n{fixed}\n```"))
+    sim.script(Rule(path=BETA_CHAT, text=f"{fixed}\n"))
     editor = await chat_editor(start_server, PY, text)
     diag = {"range": {"start": {"line": 1, "character": 11}, "end": {"line": 1, "character": 15}},
             "message": "undefined name 'math'", "severity": 1, "source": "pyflakes"}
@@ -246,16 +253,16 @@ async def test_fix_sends_the_diagnostic_and_applies(start_server, sim):
     result = await command(editor, "deepseek.fix", arg)
     assert result["applied"] is True
     assert editor.doc.text == fixed + "\n"
-    prompt = user_text(sim.requests(CHAT)[0])
+    prompt = sim.requests(BETA_CHAT)[0].json["messages"][-2]["content"]
     assert prompt.startswith("The editor reports at line 2: undefined name 'math' (pyflakes).")
 
 
 async def test_edit_while_streaming_applies_nothing(start_server, sim):
-    sim.script(Rule(path=CHAT, text=FENCED_DOC, chunk_delay_s=0.02))
+    sim.script(Rule(path=BETA_CHAT, text=DOCUMENTED_TOTAL, chunk_delay_s=0.02))
     editor = await chat_editor(start_server, PY, SHOP)
     task = asyncio.ensure_future(
         command(editor, "deepseek.document", {**of_text(editor, TOTAL), "version": 1}))
-    await wait_until(lambda: sim.requests(CHAT))
+    await wait_until(lambda: sim.requests(BETA_CHAT))
     editor.move_to(len(SHOP))
     editor.type("# typed meanwhile\n")
     result = await task
@@ -273,33 +280,33 @@ async def test_stale_action_is_refused_before_asking(start_server, sim):
     result = await command(editor, "deepseek.refactor", arg)
     assert result == {"applied": False, "reason": result["reason"]}
     assert "changed since the action was offered" in result["reason"]
-    assert sim.requests(CHAT) == []
+    assert sim.requests() == []
 
 
+#: (Markdown answer of the plain path, code-only answer of prefix completion, why refused)
 NOT_APPLIED = [
-    ("I would rather not change this code.", "no code block"),
-    ("", "empty"),
-    ("```python\n    def total(self, items):\n        # ... rest unchanged\n```", "leaves out"),
-    (f"```python\n{TOTAL.rstrip()}\n```", "no change"),
+    ("I would rather not change this code.", "I would rather not change this code.",
+     "no code block"),
+    ("", "", "empty"),
+    ("```python\n    def total(self, items):\n        # ... rest unchanged\n```",
+     "    def total(self, items):\n        # ... rest unchanged\n", "leaves out"),
+    (f"```python\n{TOTAL.rstrip()}\n```", TOTAL, "no change"),
 ]
 
 
-async def test_answers_that_never_delete_the_selection(start_server, sim):
-    editor = await chat_editor(start_server, PY, SHOP)
-    for answer, reason in NOT_APPLIED:
-        sim.script(Rule(path=CHAT, text=answer, times=1))
+@pytest.mark.parametrize("route", ["beta", "plain"])
+async def test_answers_that_never_delete_the_selection(start_server, sim, route):
+    # "plain": a base URL without the /beta chat route (falls back to Markdown answers)
+    env = {} if route == "beta" else {"DEEPSEEK_BASE_URL": sim.base_url + "/v1"}
+    editor = await chat_editor(start_server, PY, SHOP, env=env)
+    for markdown, code, reason in NOT_APPLIED:
+        answer = code if route == "beta" else markdown
+        sim.script(Rule(path="/v1/chat/completions" if route == "plain" else BETA_CHAT,
+                        text=answer, times=1))
         result = await command(editor, "deepseek.document", of_text(editor, TOTAL))
         assert result["applied"] is False and reason in result["reason"], answer
         assert editor.doc.text == SHOP and editor.applied_edits == []
     await wait_until(lambda: len(editor.client.messages) == len(NOT_APPLIED))
-
-
-async def test_write_tests_answers_without_editing(start_server, sim, cache_env):
-    editor = await chat_editor(start_server, PY, SHOP, env=cache_env)
-    result = await command(editor, "deepseek.tests", of_text(editor, TOTAL))
-    assert "def test_total" in result["code"]
-    assert editor.applied_edits == [] and editor.doc.text == SHOP
-    assert user_text(sim.requests(CHAT)[0]).startswith("Write unit tests")
 
 
 # -- chat: history, sessions, model generations ---------------------------------------------------
@@ -413,7 +420,7 @@ FAILURES = [
 async def test_every_failure_kind_ends_progress_and_leaves_the_document(start_server, sim):
     editor = await chat_editor(start_server, PY, SHOP, init_options={"timeoutMs": 500})
     for number, (rule, kind, words) in enumerate(FAILURES):
-        sim.script(dataclass_copy(rule, times=1))
+        sim.script(dataclass_copy(rule, path=BETA_CHAT, times=1))
         error = await failing(editor, "deepseek.document", of_text(editor, TOTAL))
         assert error.code == lsp.LSPErrorCodes.RequestFailed, rule
         if kind is not None:
@@ -450,7 +457,7 @@ async def test_missing_key_and_bad_arguments(start_server, sim):
     error = await failing(editor, "deepseek.refactor", of_text(editor, "x = 1\n" * 6000))
     assert error.code == -32602 and error.data["kind"] == "too_large"
     assert "select less code" in error.message
-    assert sim.requests(CHAT) == []
+    assert [r.path for r in sim.requests()] == []
 
 
 async def test_excluded_files_are_never_sent(start_server, sim):
@@ -461,7 +468,7 @@ async def test_excluded_files_are_never_sent(start_server, sim):
                            ("deepseek.explain", selected), ("deepseek.document", selected)]:
         error = await failing(editor, name, argument)
         assert error.data["kind"] == "excluded" and ".env" in error.message
-    assert sim.requests(CHAT) == []
+    assert [r.path for r in sim.requests()] == []
     assert all("sk-live" not in r.raw for r in sim.requests())
 
 

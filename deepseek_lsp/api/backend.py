@@ -5,6 +5,11 @@ Rebuilt when the key or base URL changes; the resolver turns `model: auto` into 
 model and `chatModel: auto` into a chat model (asking `GET /models` once). Completion and chat
 both open their streams through `ApiBackend._open`, so re-discovery and the closing of a
 stream left early (which stops DeepSeek's generation) are written once.
+
+What a chat request may carry depends on the model it goes to, known only here: legacy
+`deepseek-reasoner` gets no tools (it had no function calling), and `max_tokens` is held to a
+model's known output limit. The backend also remembers per base URL whether chat prefix
+completion (`/beta/chat/completions`) is missing there, so it is tried once per server.
 """
 
 from __future__ import annotations
@@ -16,7 +21,12 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from deepseek_lsp.api.errors import DeepSeekError, InvalidBaseUrlError
+from deepseek_lsp.api.errors import (
+    DeepSeekError,
+    InvalidBaseUrlError,
+    InvalidRequestError,
+    ModelNotFoundError,
+)
 from deepseek_lsp.api.models import ModelResolver, is_auto, uses_thinking_flag
 from deepseek_lsp.api.types import Balance, FimParams, FimResult, Model
 from deepseek_lsp.config import Settings
@@ -25,6 +35,29 @@ if TYPE_CHECKING:  # httpx is imported on first use: `initialize` must not wait 
     from deepseek_lsp.api.client import ChatOptions, ChatStream, DeepSeekClient, FimStream
 
 S = TypeVar("S")
+
+#: Output limits of model names that refuse a larger `max_tokens` (400).
+OUTPUT_LIMITS: dict[str, int] = {"deepseek-chat": 8192}
+
+
+def fit_max_tokens(model: str, wanted: int | None) -> int | None:
+    """`max_tokens` held to the model's known output limit."""
+    limit = OUTPUT_LIMITS.get(model)
+    return min(wanted, limit) if wanted is not None and limit is not None else wanted
+
+
+def supports_tools(model: str) -> bool:
+    """Whether `model` may be offered tools: the legacy reasoner (R1) had no function calling."""
+    return "reasoner" not in model.rsplit("/", 1)[-1].lower().split("-")
+
+
+def chat_prefix_missing(error: DeepSeekError) -> bool:
+    """Whether a failed prefix-completion request says the server has no `/beta` chat route:
+    404/405 for the path, or DeepSeek's 400 naming the prefix or the beta API."""
+    if not isinstance(error, InvalidRequestError) or isinstance(error, ModelNotFoundError):
+        return False
+    detail = (error.detail or "").lower()
+    return error.status in (404, 405) or "prefix" in detail or "beta" in detail
 
 
 #: While the user types, an idle connection is re-opened by a cheap request this often, so
@@ -43,6 +76,7 @@ class ApiBackend:
         self.current_fim_model: str | None = None
         self._last_used = -KEEP_WARM_S
         self._warming: asyncio.Task[None] | None = None
+        self._no_chat_prefix: set[str] = set()
 
     def session(self, settings: Settings | None = None) -> tuple[DeepSeekClient, ModelResolver]:
         """The client and resolver for these settings (made anew when key or URL change)."""
@@ -105,6 +139,13 @@ class ApiBackend:
             return
         with contextlib.suppress(RuntimeError):  # no running loop: nothing to keep warm
             self._warming = asyncio.get_running_loop().create_task(self.warm())
+    def chat_prefix_usable(self, settings: Settings) -> bool:
+        """Whether to ask edits through chat prefix completion at this base URL."""
+        return settings.base_url not in self._no_chat_prefix
+
+    def chat_prefix_is_missing(self, settings: Settings) -> None:
+        """Remember that this base URL has no chat prefix completion (for this session)."""
+        self._no_chat_prefix.add(settings.base_url)
 
     # -- streams and calls ------------------------------------------------------------------
 
@@ -170,8 +211,14 @@ class ApiBackend:
 
         def make(client: DeepSeekClient, model: str) -> ChatStream:
             thinking = reasoning if uses_thinking_flag(model) else None
+            fitted: ChatOptions = dict(chat_options)  # type: ignore[assignment]
+            if not supports_tools(model):
+                fitted.pop("tools", None)
+                fitted.pop("tool_choice", None)
+            if fitted.get("max_tokens") is not None:
+                fitted["max_tokens"] = fit_max_tokens(model, fitted.get("max_tokens"))
             return client.chat_stream(messages, model=model, deadline_s=deadline_s,
-                                      thinking=thinking, **chat_options)
+                                      thinking=thinking, **fitted)
 
         return self._open(settings, make, chat=True, reasoning=reasoning)
 

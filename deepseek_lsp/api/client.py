@@ -117,7 +117,6 @@ Piece = TypeVar("Piece")
 class FimOptions(TypedDict, total=False):
     """FIM options beyond `FimParams`; omitted ones are not sent (DeepSeek's defaults apply)."""
 
-    echo: bool
     logprobs: int | None  # 0-20
     frequency_penalty: float | None
     presence_penalty: float | None
@@ -215,7 +214,7 @@ def _chat_bounds(options: Mapping[str, Any]) -> Bounds:
 
 
 class DeepSeekClient:
-    """DeepSeek's HTTP API: models, balance, FIM and chat, plain or streamed.
+    """DeepSeek's HTTP API: models, balance, FIM (plain or streamed) and streamed chat.
 
     One `httpx.AsyncClient` (keep-alive pool) per object; close it with `aclose()` or use
     `async with`. Use it from one event loop.
@@ -334,38 +333,6 @@ class DeepSeekClient:
 
     # -- chat -----------------------------------------------------------------------------------
 
-    async def chat(
-        self,
-        messages: Sequence[Mapping[str, Any]],
-        *,
-        model: str,
-        deadline_s: float,
-        **options: Unpack[ChatOptions],
-    ) -> ChatResult:
-        """`POST /chat/completions` (or `/beta/...` for prefix completion): one answer."""
-        path, body = _chat_body(messages, model, options)
-        bounds = _chat_bounds(options)
-        data = await self._call_json("POST", path, body, deadline_s, bounds.body_bytes,
-                                     bounds.bytes_text())
-        choice = _first_choice(data)
-        message = choice.get("message")
-        if not isinstance(message, dict):
-            raise MalformedResponseError("the answer has no `message`")
-        content, reasoning = message.get("content"), message.get("reasoning_content")
-        if not (isinstance(content, str) or isinstance(reasoning, str)
-                or message.get("tool_calls")):
-            raise MalformedResponseError("the answer's `content` is null")
-        _check_chat_size(len(content or ""), len(reasoning or ""), bounds)
-        return ChatResult(
-            content=content or "",
-            reasoning_content=reasoning or None,
-            finish_reason=choice.get("finish_reason"),
-            usage=Usage.from_json(data.get("usage")),
-            model=str(data.get("model") or model),
-            tool_calls=tuple(message.get("tool_calls") or ()),
-            logprobs=choice.get("logprobs") or None,
-        )
-
     def chat_stream(
         self,
         messages: Sequence[Mapping[str, Any]],
@@ -374,7 +341,12 @@ class DeepSeekClient:
         deadline_s: float,
         **options: Unpack[ChatOptions],
     ) -> ChatStream:
-        """Streamed chat: `async with ... as s: async for delta in s` (`ChatDelta`s)."""
+        """`POST /chat/completions` (or `/beta/...` for prefix completion), streamed:
+        `async with ... as s: async for delta in s` (`ChatDelta`s), then `s.result`.
+
+        Chat is streamed only: every caller shows the answer as it comes or can be cancelled
+        while it comes, and the whole answer object is `result` at the end.
+        """
         path, body = _chat_body(messages, model, options)
         return ChatStream(self, path, _streaming(body), deadline_s, model, _chat_bounds(options))
 
@@ -787,7 +759,6 @@ def _fim_body(params: FimParams, model: str, options: FimOptions) -> dict[str, A
         "stop": _check_stop(params.stop),
         "temperature": params.temperature,
         "top_p": params.top_p,
-        "echo": options.get("echo", False),
         "logprobs": options.get("logprobs"),
         "frequency_penalty": options.get("frequency_penalty"),
         "presence_penalty": options.get("presence_penalty"),
@@ -795,10 +766,20 @@ def _fim_body(params: FimParams, model: str, options: FimOptions) -> dict[str, A
 
 
 def _outgoing_messages(
-    messages: Sequence[Mapping[str, Any]], prefix_completion: bool
+    messages: Sequence[Mapping[str, Any]], prefix_completion: bool, thinking: bool | None
 ) -> list[dict[str, Any]]:
-    """Copies without `reasoning_content` (DeepSeek answers 400 when it is sent back)."""
-    out = [{k: v for k, v in m.items() if k != "reasoning_content"} for m in messages]
+    """Copies without `reasoning_content`, except where thinking mode needs it back.
+
+    DeepSeek ignores an earlier answer's reasoning sent back (legacy `deepseek-reasoner`
+    refuses it: 400), but in thinking mode (V4, `thinking` on) every assistant message that
+    made tool calls must keep its `reasoning_content` in all later requests, or the request is
+    refused (400).
+    """
+    out = []
+    for m in messages:
+        keep = (thinking is True and m.get("role") == "assistant" and bool(m.get("tool_calls"))
+                and m.get("reasoning_content") is not None)
+        out.append({k: v for k, v in m.items() if keep or k != "reasoning_content"})
     if prefix_completion:
         if not out or out[-1].get("role") != "assistant":
             raise InvalidRequestError("prefix completion needs an assistant message last")
@@ -817,7 +798,7 @@ def _chat_body(
     thinking = options.get("thinking")
     body = _without_nones({
         "model": model,
-        "messages": _outgoing_messages(messages, prefix),
+        "messages": _outgoing_messages(messages, prefix, thinking),
         "max_tokens": options.get("max_tokens"),
         "stop": _check_stop(options.get("stop")),
         "temperature": options.get("temperature"),

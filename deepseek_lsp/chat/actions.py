@@ -1,11 +1,19 @@
 """The code actions, in one table: adding an action is adding one row.
 
 A row says what the editor offers (title, LSP code-action kind, on a selection or on a
-diagnostic), what the model is asked (`task`) and what happens to the answer: `edit` replaces
-the selection through a version-guarded `workspace/applyEdit` (a one-shot request), `answer`
-is shown and joins the workspace's conversation. The command of a row is `deepseek.<name>`;
-its argument is one JSON object `{uri, range, version?, diagnostic?}` (SPEC §3). The server
-registers one command per row and lists the rows in `textDocument/codeAction`.
+diagnostic), what the model is asked (`task`) and what happens to the answer (`result`):
+
+- `edit`: the answer is code that replaces the selection through a version-guarded
+  `workspace/applyEdit` (one-shot; asked through chat prefix completion, so the answer is the
+  code only — `session.stream_edit`);
+- `answer`: the answer is shown and joins the workspace's conversation; with `looks_up` the
+  model may call the read-only tools of `chat/tools.py` first;
+- `file`: the answer is a new file, asked as JSON output `{path, content}` and created with
+  one `workspace/applyEdit` (Write tests: `chat/testfile.py`).
+
+The command of a row is `deepseek.<name>`; its argument is one JSON object
+`{uri, range, version?, diagnostic?}` (SPEC §3). The server registers one command per row and
+lists the rows in `textDocument/codeAction`.
 """
 
 from __future__ import annotations
@@ -22,8 +30,9 @@ from deepseek_lsp.chat.prompts import (
     system_message,
     user_message,
 )
+from deepseek_lsp.chat.testfile import ExistingTests, prompt_for_tests
 
-Result = Literal["edit", "answer"]
+Result = Literal["edit", "answer", "file"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,7 @@ class Action:
     task: str  # what the model is asked, before the code
     result: Result
     on_diagnostic: bool = False  # offered once per diagnostic (over its whole lines)
+    looks_up: bool = False  # the model may look up definitions (tool calls) before answering
 
     @property
     def command(self) -> str:
@@ -43,13 +53,17 @@ class Action:
     def edits(self) -> bool:
         return self.result == "edit"
 
+    @property
+    def creates_file(self) -> bool:
+        return self.result == "file"
+
 
 #: Task texts are kept free of each other's key words ("fix", "tests", "document", "improve",
 #: "explain"), so that the task is unambiguous to the model and to the simulator.
 ACTIONS: tuple[Action, ...] = (
     Action("explain", "DeepSeek: Explain", "refactor",
            "Explain the selected code: what it is for, how it works step by step, and anything "
-           "surprising or risky in it. Be concise.", "answer"),
+           "surprising or risky in it. Be concise.", "answer", looks_up=True),
     Action("refactor", "DeepSeek: Improve/refactor", "refactor.rewrite",
            "Improve the selected code: make it clearer, simpler and more idiomatic without "
            "changing its behaviour or its public names. " + EDIT_FORMAT, "edit"),
@@ -59,10 +73,9 @@ ACTIONS: tuple[Action, ...] = (
            "and a short comment where the logic is not obvious. Do not change the code itself. "
            + EDIT_FORMAT, "edit"),
     Action("tests", "DeepSeek: Write tests", "refactor",
-           "Write unit tests for the selected code with the test framework usual for this "
-           "language and project. Cover the normal cases and the edge cases. Reply with one "
-           "fenced code block holding a complete test file, then one line saying where to put "
-           "it.", "answer"),
+           "Write unit tests for the selected code with the test framework this project uses "
+           "(the usual one for the language if it has none yet). Cover the normal cases and "
+           "the edge cases.", "file"),
     Action("fix", "DeepSeek: Fix", "quickfix",
            "Fix the problem in the selected code. " + EDIT_FORMAT, "edit", on_diagnostic=True),
 )
@@ -121,6 +134,12 @@ def action_messages(
 ) -> list[dict[str, Any]]:
     """A one-shot request for a code action (edit kinds do not join the history)."""
     return [system_message(), user_message(action_prompt(name, excerpt, diagnostic))]
+
+
+def messages_for_tests(excerpt: Excerpt, existing: ExistingTests) -> list[dict[str, Any]]:
+    """The one-shot JSON-output request of Write tests (it says "json" and shows the shape)."""
+    task = ACTION_BY_NAME["tests"].task
+    return [system_message(), user_message(prompt_for_tests(task, excerpt, existing))]
 
 
 def selection_too_large(name: str, length: int) -> str | None:

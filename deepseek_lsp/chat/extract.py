@@ -304,16 +304,29 @@ def plan_edit(
     lead: str = "",
     language_id: str | None = None,
     truncated: bool = False,
+    code_only: bool = False,
 ) -> MinimalEdit | str:
     """The edit that puts the answer's code in place of `original`, or why there is none.
 
-    Refused: answers cut off by the token limit, answers without usable code (see
-    `extract_code`), code holding the redaction placeholder where the original had a secret
-    (applying it would destroy the secret), and answers that change nothing.
+    `code_only` answers (chat prefix completion) are the code itself; others are Markdown, and
+    the code is taken out of them (`extract_code`). Refused: answers cut off by the token
+    limit, answers without usable code, code that elides parts with placeholders, code holding
+    the redaction placeholder where the original had a secret (applying it would destroy the
+    secret), and answers that change nothing.
     """
     if truncated:
         return "the answer was cut off before its end"
-    extraction = extract_code(answer, language_id=language_id, original=original)
+    if code_only:
+        code = answer.strip("\n").rstrip()
+        extraction = Extraction(code or None, None if code else "the answer is empty")
+        if code and not _strip_prose(code).strip() and _strip_prose(original).strip():
+            # a sentence where code was asked for ("I would rather not change this")
+            extraction = Extraction(None, "the answer is prose, not code (no code block)")
+        elif code and has_placeholder(code, original):
+            extraction = Extraction(None, "the answer leaves out parts of the code "
+                                          "(`...` placeholders)")
+    else:
+        extraction = extract_code(answer, language_id=language_id, original=original)
     if extraction.code is None:
         return extraction.problem or "the answer has no code block"
     if PLACEHOLDER in extraction.code and PLACEHOLDER not in original:

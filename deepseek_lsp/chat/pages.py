@@ -1,5 +1,6 @@
 """Answer pages: a chat answer as a Markdown file, for editors without a chat view of their
-own (the server opens it with `window/showDocument`)."""
+own (the server opens it with `window/showDocument`). Clients with one send the setting
+`answerPages: false`, and no page is written."""
 
 from __future__ import annotations
 
@@ -32,7 +33,12 @@ def answer_markdown(title: str, question: str, answer: ChatAnswer, where: str | 
     if answer.reasoning_content:
         parts += ["<details><summary>Reasoning</summary>", "", answer.reasoning_content.strip(),
                   "", "</details>", ""]
+    if answer.lookups:
+        parts += ["*" + "; ".join(answer.lookups) + "*", ""]
     parts += [answer.content.strip(), ""]
+    if answer.cut_notice:
+        notice = answer.cut_notice
+        parts += [f"**{notice[:1].upper() + notice[1:]}.**", ""]
     return "\n".join(parts)
 
 

@@ -6,8 +6,10 @@ context. The selection comes first so that "the code block" in the instruction c
 the selection; the surrounding code is budgeted in characters and cut at line boundaries.
 
 What each code action asks for is in the table of `chat/actions.py`; edit kinds ask for
-exactly one fenced block holding the whole replacement of the selection (`EDIT_FORMAT`), which
-`chat/extract.py` takes out of the answer. Excerpts are redacted here, in `excerpt_of`, for the
+exactly one fenced block holding the whole replacement of the selection (`EDIT_FORMAT`). Asked
+through chat prefix completion, the answer starts inside that block and stops at its end
+(`session.stream_edit`), so it is the code alone; asked plainly, `chat/extract.py` takes the
+code out of the Markdown answer. Excerpts are redacted here, in `excerpt_of`, for the
 server and the command line alike.
 """
 
@@ -126,13 +128,18 @@ def _line_end_at_or_before(text: str, offset: int, limit: int) -> int:
     return limit if nl < 0 else nl + 1
 
 
-def fenced(code: str, language_id: str | None) -> str:
-    """`code` in a fence longer than any backtick run inside it."""
+def code_fence(code: str) -> str:
+    """A backtick fence longer than any backtick run in `code` (at least three)."""
     longest, run = 0, 0
     for ch in code:
         run = run + 1 if ch == "`" else 0
         longest = max(longest, run)
-    fence = "`" * max(3, longest + 1)
+    return "`" * max(3, longest + 1)
+
+
+def fenced(code: str, language_id: str | None) -> str:
+    """`code` in a fence longer than any backtick run inside it."""
+    fence = code_fence(code)
     body = code if code.endswith("\n") else code + "\n"
     return f"{fence}{fence_tag(language_id)}\n{body}{fence}"
 

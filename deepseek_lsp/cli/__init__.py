@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("question")
     c.add_argument("--file", metavar="FILE[:START-END]", help="include this file (or lines)")
     c.add_argument("--reasoning", action="store_true", help="ask for thinking mode")
+    c.add_argument("--json", action="store_true",
+                   help="print the whole answer as one JSON object (content, reasoning, usage, "
+                   "model, finish reason) instead of streaming its text")
 
     sub.add_parser("balance", help="show the account balance")
     sub.add_parser("models", help="list the models the account can use")

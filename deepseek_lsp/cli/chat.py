@@ -1,13 +1,17 @@
-"""`deepseek-lsp chat "QUESTION" [--file FILE[:START-END]]`: one answer, streamed to stdout.
+"""`deepseek-lsp chat "QUESTION" [--file FILE[:START-END]] [--json]`: one answer, streamed.
 
 The same path as the server's `deepseek.chat`: the prompt from `prompts.question_prompt` (the
-lines as the selection, the rest of the file as context), the model, thinking mode and
-streaming from `session.stream_answer`, excluded files refused, secrets redacted. Reasoning
-goes to stderr, so stdout holds the answer only.
+lines as the selection, the rest of the file as context), the model, thinking mode,
+`chatMaxTokens` and streaming from `session.stream_answer`, excluded files refused, secrets
+redacted. Reasoning goes to stderr, so stdout holds the answer only; an answer cut at
+`chatMaxTokens` says so on stderr. With `--json`, stdout is one JSON object instead: the
+whole answer as `deepseek.chat` returns it (content, reasoning, usage, model, finish reason),
+for scripts.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -70,16 +74,23 @@ class _Printer:
             sys.stdout.flush()
 
 
-async def run_chat(question: str, file: str | None, settings: Settings, *, reasoning: bool) -> int:
+async def run_chat(question: str, file: str | None, settings: Settings, *, reasoning: bool,
+                   as_json: bool = False) -> int:
     excerpt = read_excerpt(file, settings) if file else None
     messages = Conversation().messages(question_prompt(question, excerpt))
     backend = ApiBackend(lambda: settings)
     try:
-        await stream_answer(backend, settings, messages,
-                            reasoning=True if reasoning else None, on_delta=_Printer())
-        sys.stdout.write("\n")
+        answer = await stream_answer(backend, settings, messages,
+                                     reasoning=True if reasoning else None,
+                                     on_delta=None if as_json else _Printer())
     except DeepSeekError as error:
         raise UserError(error.user_message) from None
     finally:
         await backend.aclose()
+    if as_json:
+        sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False, indent=2) + "\n")
+        return 0
+    sys.stdout.write("\n")
+    if answer.cut_notice:
+        sys.stderr.write(f"deepseek-lsp: {answer.cut_notice}\n")
     return 0

@@ -147,7 +147,8 @@ async def chat(args: argparse.Namespace) -> int:
 
     settings = cli_settings()
     require_key(settings)
-    return await run_chat(args.question, args.file, settings, reasoning=args.reasoning)
+    return await run_chat(args.question, args.file, settings, reasoning=args.reasoning,
+                          as_json=args.json)
 
 
 async def fake_api(args: argparse.Namespace) -> int:
