@@ -102,3 +102,9 @@ def progress_kinds(editor: Editor, token: Any) -> list[str]:
 
 def messages_text(editor: Editor) -> str:
     return "\n".join(m.message for m in editor.client.messages)
+
+
+def content_requests(sim: Any) -> list[Any]:
+    """What the simulator was sent beside the server's warm-up `GET /models` (made at
+    `initialized`; it carries no content)."""
+    return [r for r in sim.requests() if r.path != "/models"]

@@ -748,8 +748,6 @@ async def test_a_100_mb_body_is_refused_at_its_bound(
     assert fragment in str(info.value)
     assert time.monotonic() - started < 2.0
     assert hostile.recorded(mode, FIM)[-1].bytes_sent < 50_000_000
-    with pytest.raises(ResponseTooLargeError):  # chat's bound is larger, and still far below
-        await client.chat(MESSAGES, model="deepseek-v4-flash", deadline_s=10)
 
 
 async def test_a_50_mb_sse_line_is_refused(hostile_client: Callable[[str], DeepSeekClient]) -> None:
@@ -769,25 +767,6 @@ async def test_fim_text_past_max_tokens_is_cut_there(sim: SimulatorThread,
     result = await client.fim(PARAMS, model="deepseek-v4-flash", deadline_s=5)
     assert result.text == text[: 64 * MAX_CHARS_PER_TOKEN]
     assert result.finish_reason == "length"
-
-
-@pytest.mark.parametrize("streamed", [False, True])
-async def test_an_echoed_prompt_does_not_count_against_max_tokens(
-    sim: SimulatorThread, client: DeepSeekClient, streamed: bool
-) -> None:
-    sim.script(Rule(path=FIM, text="    return a + b"))
-    prompt = "# a long file\n" * 400 + PARAMS.prompt  # 5,600 characters, far past 64 × 16
-    params = FimParams(prompt=prompt, suffix=PARAMS.suffix, max_tokens=64)
-    if streamed:
-        async with client.fim_stream(params, model="deepseek-v4-flash", deadline_s=5,
-                                     echo=True) as stream:
-            async for _ in stream:
-                pass
-        result = stream.result
-    else:
-        result = await client.fim(params, model="deepseek-v4-flash", deadline_s=5, echo=True)
-    assert result.text == prompt + "    return a + b"
-    assert result.finish_reason == "stop"
 
 
 @pytest.mark.parametrize("call", ["fim", "fim_stream", "chat_stream", "models"])

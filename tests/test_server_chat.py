@@ -11,6 +11,7 @@ from chat_helpers import (
     BARE_CLIENT,
     CHAT,
     chat_editor,
+    content_requests,
     messages_text,
     of_text,
     progress_kinds,
@@ -280,7 +281,7 @@ async def test_stale_action_is_refused_before_asking(start_server, sim):
     result = await command(editor, "deepseek.refactor", arg)
     assert result == {"applied": False, "reason": result["reason"]}
     assert "changed since the action was offered" in result["reason"]
-    assert sim.requests() == []
+    assert content_requests(sim) == []
 
 
 #: (Markdown answer of the plain path, code-only answer of prefix completion, why refused)
@@ -457,7 +458,7 @@ async def test_missing_key_and_bad_arguments(start_server, sim):
     error = await failing(editor, "deepseek.refactor", of_text(editor, "x = 1\n" * 6000))
     assert error.code == -32602 and error.data["kind"] == "too_large"
     assert "select less code" in error.message
-    assert [r.path for r in sim.requests()] == []
+    assert [r.path for r in content_requests(sim)] == []
 
 
 async def test_excluded_files_are_never_sent(start_server, sim):
@@ -468,7 +469,7 @@ async def test_excluded_files_are_never_sent(start_server, sim):
                            ("deepseek.explain", selected), ("deepseek.document", selected)]:
         error = await failing(editor, name, argument)
         assert error.data["kind"] == "excluded" and ".env" in error.message
-    assert [r.path for r in sim.requests()] == []
+    assert [r.path for r in content_requests(sim)] == []
     assert all("sk-live" not in r.raw for r in sim.requests())
 
 

@@ -146,19 +146,17 @@ class Bounds:
 
     `answer_tokens` is the request's `max_tokens` (or the largest output DeepSeek documents
     when it sets none); `reasoning_tokens` is room for chat reasoning, which `max_tokens` may
-    not cover; `echo_chars` the prompt a FIM request with `echo` gets back in front of its
-    answer; `logprobs` the alternatives per token when logprobs were asked for.
+    not cover; `logprobs` the alternatives per token when logprobs were asked for.
     """
 
     answer_tokens: int
     reasoning_tokens: int = 0
-    echo_chars: int = 0
     logprobs: int | None = None
     sent_max_tokens: bool = True  # whether `answer_tokens` is the request's own `max_tokens`
 
     @property
     def answer_chars(self) -> int:
-        return self.answer_tokens * MAX_CHARS_PER_TOKEN + self.echo_chars
+        return self.answer_tokens * MAX_CHARS_PER_TOKEN
 
     @property
     def reasoning_chars(self) -> int:
@@ -176,8 +174,7 @@ class Bounds:
 
     @property
     def _tokens(self) -> int:
-        # an echoed prompt has at most one token per character
-        return self.answer_tokens + self.reasoning_tokens + self.echo_chars
+        return self.answer_tokens + self.reasoning_tokens
 
     @property
     def _token_bytes(self) -> int:
@@ -187,8 +184,7 @@ class Bounds:
     def tokens_text(self, tokens: int | None = None) -> str:
         """How a bound in characters was derived, for messages."""
         if tokens is None and self.sent_max_tokens:
-            echoed = " plus the echoed prompt" if self.echo_chars else ""
-            return f"max_tokens {self.answer_tokens:,} × {MAX_CHARS_PER_TOKEN} characters{echoed}"
+            return f"max_tokens {self.answer_tokens:,} × {MAX_CHARS_PER_TOKEN} characters"
         tokens = self.answer_tokens if tokens is None else tokens
         return (f"{tokens:,} tokens, the longest answer DeepSeek documents, × "
                 f"{MAX_CHARS_PER_TOKEN} characters")
@@ -200,8 +196,7 @@ class Bounds:
 
 def _fim_bounds(params: FimParams, options: Mapping[str, Any]) -> Bounds:
     given = params.max_tokens is not None and params.max_tokens > 0
-    echo_chars = len(params.prompt) if options.get("echo") else 0
-    return Bounds(params.max_tokens if given else FIM_MAX_TOKENS, echo_chars=echo_chars,
+    return Bounds(params.max_tokens if given else FIM_MAX_TOKENS,
                   logprobs=options.get("logprobs"), sent_max_tokens=given)
 
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chat_helpers import wait_until  # noqa: F401 - shared with the chat tests
+from chat_helpers import content_requests, wait_until  # noqa: F401 - shared with chat tests
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig
 

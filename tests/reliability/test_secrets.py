@@ -35,7 +35,15 @@ from pygls.exceptions import JsonRpcException
 from deepseek_lsp.demo import Editor
 from deepseek_lsp.simulator import Rule
 
-from .support import change_settings, finish_stderr, launch, server_alive, stop, wait_until
+from .support import (
+    change_settings,
+    content_requests,
+    finish_stderr,
+    launch,
+    server_alive,
+    stop,
+    wait_until,
+)
 
 FIM = "/beta/completions"
 CHAT = "/chat/completions"
@@ -43,11 +51,6 @@ CHAT = "/chat/completions"
 #: so no pattern can catch it: only knowing the key can).
 DEEPSEEK_KEY = "sk-4f9a1c7e2b8d4e6fa0c3b5d7e9f1a2c4"
 GATEWAY_KEY = "gw_live_Q7zX2mK9pL4vN8rT3yW6"
-
-
-def content_requests(sim: Any) -> list[Any]:
-    """What was sent beside the server's warm-up `GET /models` (which carries no content)."""
-    return [r for r in sim.requests() if r.path != "/models"]
 
 
 def whole(editor: Editor) -> dict[str, Any]:
