@@ -309,3 +309,19 @@ def test_refactor_applies_the_edit_to_the_buffer(nvim: str, tmp_path: Path, sim:
     assert seen["lines"] == ["def add(a: int, b: int) -> int:", "    return a + b"]
     assert seen["modified"] is True
     assert "_Applied to the buffer._" in seen["answer"], seen["answer"]
+
+
+def test_tab_after_typing_the_suggestion_through_inserts_indentation(
+    nvim: str, tmp_path: Path, sim: Any
+) -> None:
+    """<Tab> inserts only what is left of the suggestion; with nothing left, it indents."""
+    sim.script(Rule(path=FIM, match="return a + b", text=""), Rule(path=FIM, text="urn a + b"))
+    result = run_nvim(nvim, tmp_path, sim, "tab_after_type_through.lua")
+    seen = result["observations"]
+
+    assert seen["line_after_u_tab"] == "    return a + b", seen
+    assert seen["shown"]["inline"] == "urn a + b", seen
+    assert seen["visible_at_end"] is False, seen
+    assert seen["line_after_tab"] == "    return a + b    ", seen
+    assert seen["visible_after_pause"] is False, seen
+    assert seen["line_after_pause_tab"] == "    return a + b    ", seen
