@@ -325,3 +325,22 @@ def test_tab_after_typing_the_suggestion_through_inserts_indentation(
     assert seen["line_after_tab"] == "    return a + b    ", seen
     assert seen["visible_after_pause"] is False, seen
     assert seen["line_after_pause_tab"] == "    return a + b    ", seen
+
+
+def test_models_and_balance_show_one_message_each(nvim: str, tmp_path: Path, sim: Any) -> None:
+    result = run_nvim(nvim, tmp_path, sim, "models_balance.lua")
+    seen = result["observations"]
+
+    assert not result["timeouts"], result["messages"]
+    assert seen["models"].count("deepseek-v4-pro") == 1, seen["models"]
+    assert seen["balance"].count("110.00 CNY") == 1, seen["balance"]
+
+
+def test_models_and_balance_failures_are_shown(nvim: str, tmp_path: Path, sim: Any) -> None:
+    sim.configure(api_key="sk-not-the-test-key-0123456789")  # the plugin's key gets a 401
+    result = run_nvim(nvim, tmp_path, sim, "models_balance.lua")
+    seen = result["observations"]
+
+    assert not result["timeouts"], result["messages"]
+    for name in ("models", "balance"):
+        assert seen[name].count("API key") == 1, seen

@@ -238,27 +238,64 @@ local function describe(result)
   return vim.inspect(result)
 end
 
---- `:DeepSeekBalance`. The server shows the balance (and failures) as a message itself.
-function M.balance()
-  dlsp.execute('deepseek.balance', nil, function(err, result)
-    M.last_balance = result
-    if err and err.code ~= -32803 then -- RequestFailed is already shown by the server
-      vim.notify('DeepSeek: ' .. (err.message or 'balance failed'), vim.log.levels.ERROR)
-    elseif not err and not (type(result) == 'table' and result.message) then
-      vim.notify('DeepSeek: ' .. describe(result), vim.log.levels.INFO)
+-- The server also announces the results of `deepseek.models` and `deepseek.balance` with a
+-- window/showMessage sent just before its answer. The plugin shows those results itself (and
+-- their failures, which the server leaves to the client), so while such a command runs, the
+-- server's message starting with its prefix is not shown: one command, one message.
+---@type table<string, integer>
+local quiet = {}
+
+--- Handler for window/showMessage.
+---@param err lsp.ResponseError?
+---@param params lsp.ShowMessageParams
+---@param ctx lsp.HandlerContext
+function M.show_message(err, params, ctx)
+  local message = params and params.message
+  if type(message) == 'string' and params.type ~= vim.lsp.protocol.MessageType.Error then
+    for prefix, running in pairs(quiet) do
+      if running > 0 and vim.startswith(message, prefix) then
+        return vim.NIL
+      end
     end
+  end
+  return vim.lsp.handlers['window/showMessage'](err, params, ctx)
+end
+
+--- Run a command whose result the plugin shows; `show(result)` is called on success, a
+--- failure is shown as an error.
+---@param command string
+---@param prefix string  how the server's own message for this command starts
+---@param show fun(result: any)
+local function run_shown(command, prefix, show)
+  quiet[prefix] = (quiet[prefix] or 0) + 1
+  local client = dlsp.execute(command, nil, function(err, result)
+    quiet[prefix] = quiet[prefix] - 1
+    if err then
+      local message = err.message or (command .. ' failed')
+      if not vim.startswith(message, 'DeepSeek') then
+        message = 'DeepSeek: ' .. message
+      end
+      vim.notify(message, vim.log.levels.ERROR)
+      return
+    end
+    show(result)
+  end)
+  if not client then
+    quiet[prefix] = quiet[prefix] - 1
+  end
+end
+
+--- `:DeepSeekBalance`
+function M.balance()
+  run_shown('deepseek.balance', 'DeepSeek: Balance', function(result)
+    M.last_balance = result
+    vim.notify('DeepSeek: ' .. describe(result), vim.log.levels.INFO)
   end)
 end
 
 --- `:DeepSeekModels`
 function M.models()
-  dlsp.execute('deepseek.models', nil, function(err, result)
-    if err then
-      if err.code ~= -32803 then
-        vim.notify('DeepSeek: ' .. (err.message or 'models failed'), vim.log.levels.ERROR)
-      end
-      return
-    end
+  run_shown('deepseek.models', 'DeepSeek models:', function(result)
     if type(result) ~= 'table' or type(result.models) ~= 'table' then
       vim.notify('DeepSeek models: ' .. describe(result), vim.log.levels.INFO)
       return

@@ -46,6 +46,9 @@ function M.client_config()
     init_options = settings,
     settings = { deepseek = settings },
     handlers = {
+      ['window/showMessage'] = function(err, params, ctx)
+        return require('deepseek.commands').show_message(err, params, ctx)
+      end,
       ['window/showDocument'] = function(err, params, ctx)
         return require('deepseek.commands').show_document(err, params, ctx)
       end,
