@@ -344,3 +344,25 @@ def test_models_and_balance_failures_are_shown(nvim: str, tmp_path: Path, sim: A
     assert not result["timeouts"], result["messages"]
     for name in ("models", "balance"):
         assert seen[name].count("API key") == 1, seen
+
+
+def test_code_actions_stream_into_the_answer_window(nvim: str, tmp_path: Path, sim: Any) -> None:
+    sim.script(Rule(path="/chat/completions", match="Is it fast?", text="Yes: one addition."),
+               Rule(path="/chat/completions", text="It adds a and b."))
+    result = run_nvim(nvim, tmp_path, sim, "code_actions.lua",
+                      text="def add(a, b):\n    return a+b\n")
+    seen = result["observations"]
+
+    assert not result["timeouts"], seen
+    assert "## Explanation" in seen["after_explain"], seen
+    assert "It adds a and b." in seen["after_explain"], seen
+    assert "def add(a, b):" in seen["after_explain"], "the code is quoted"
+    # "Ask about the selection" asked for the question and sent it with the selection.
+    assert seen["prompt"].startswith("Ask DeepSeek")
+    assert "> Is it fast?" in seen["after_ask"], seen
+    assert "Yes: one addition." in seen["after_ask"], seen
+    sent = json.dumps(sim.requests("/chat/completions")[-1].json["messages"])
+    assert "Is it fast?" in sent and "return a+b" in sent
+    # The answers are in the answer window only: no Markdown page, the code keeps its window.
+    assert not [b for b in seen["buffers"] if b.endswith(".md")], seen["buffers"]
+    assert seen["current_buffer"] == "calc.py"

@@ -226,6 +226,63 @@ function M.action(kind, opts)
   stream_command('deepseek.' .. kind, args, action_titles[kind], nil, code)
 end
 
+--- The code an LSP range of a loaded buffer covers, for the answer window's quote.
+---@param args { uri: string?, range: lsp.Range? }
+---@param client vim.lsp.Client?
+---@return { text: string, filetype: string }?
+local function code_of(args, client)
+  if type(args.uri) ~= 'string' or type(args.range) ~= 'table' or not client then
+    return nil
+  end
+  local bufnr = vim.uri_to_bufnr(args.uri)
+  if not api.nvim_buf_is_loaded(bufnr) then
+    return nil
+  end
+  local function pos(p)
+    local line = api.nvim_buf_get_lines(bufnr, p.line, p.line + 1, false)[1] or ''
+    return p.line, vim.str_byteindex(line, client.offset_encoding, p.character, false)
+  end
+  local ok, lines = pcall(function()
+    local srow, scol = pos(args.range.start)
+    local erow, ecol = pos(args.range['end'])
+    return api.nvim_buf_get_text(bufnr, srow, scol, erow, ecol, {})
+  end)
+  if not ok then
+    return nil
+  end
+  return { text = table.concat(lines, '\n'), filetype = vim.bo[bufnr].filetype }
+end
+
+--- A code action's command, run from |vim.lsp.buf.code_action()| (the client's `commands`):
+--- streamed into the answer window like the plugin's own commands, as the server writes no
+--- answer page for this client. "Ask about the selection" asks for the question first.
+---@param command lsp.Command
+---@param ctx { client_id: integer }
+function M.code_action_command(command, ctx)
+  local args = vim.deepcopy(type(command.arguments) == 'table' and command.arguments[1] or {})
+  if type(args) ~= 'table' then
+    args = {}
+  end
+  local kind = command.command:match('^deepseek%.(.+)$')
+  local code = code_of(args, vim.lsp.get_client_by_id(ctx.client_id))
+  if kind ~= 'chat' then
+    stream_command(command.command, args, action_titles[kind] or command.title, nil, code)
+    return
+  end
+  local function send(question)
+    if not question or vim.trim(question) == '' then
+      return
+    end
+    args.question = question
+    stream_command('deepseek.chat', args, 'Question', question, code)
+  end
+  if type(args.question) == 'string' and vim.trim(args.question) ~= '' then
+    send(args.question)
+  else
+    vim.ui.input({ prompt = 'Ask DeepSeek: ' }, send)
+  end
+end
+
 ---@param result any
 ---@return string
 local function describe(result)

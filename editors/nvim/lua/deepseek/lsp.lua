@@ -20,6 +20,18 @@ local function disabled_set()
   return set
 end
 
+--- Client-side handlers for the commands of the server's code actions.
+---@return table<string, fun(command: lsp.Command, ctx: table)>
+local function code_action_commands()
+  local commands = {}
+  for _, kind in ipairs({ 'explain', 'refactor', 'document', 'tests', 'fix', 'chat' }) do
+    commands['deepseek.' .. kind] = function(command, ctx)
+      require('deepseek.commands').code_action_command(command, ctx)
+    end
+  end
+  return commands
+end
+
 --- The vim.lsp.Config for the current options.
 ---@return vim.lsp.Config
 function M.client_config()
@@ -45,6 +57,8 @@ function M.client_config()
     -- section `deepseek` after; Neovim answers the pull from `settings`.
     init_options = settings,
     settings = { deepseek = settings },
+    -- The server's code actions run these commands: answers go to the answer window.
+    commands = code_action_commands(),
     handlers = {
       ['window/showMessage'] = function(err, params, ctx)
         return require('deepseek.commands').show_message(err, params, ctx)
