@@ -377,6 +377,35 @@ function M.models()
   end)
 end
 
+--- The lines of `:DeepSeekStatus` for a `deepseek.status` result: one `key: value` per line,
+--- and why the last completion request was not sent upstream (`lastSkip`).
+---@param result any
+---@return string[]
+function M.status_lines(result)
+  local lines = { 'DeepSeek status:' }
+  if type(result) ~= 'table' then
+    table.insert(lines, '  ' .. describe(result))
+    return lines
+  end
+  local keys = vim.tbl_keys(result)
+  table.sort(keys)
+  for _, key in ipairs(keys) do
+    local value = result[key]
+    if key ~= 'lastSkip' then
+      if type(value) == 'table' then
+        value = vim.inspect(value, { newline = ' ', indent = '' })
+      end
+      table.insert(lines, ('  %s: %s'):format(key, tostring(value)))
+    end
+  end
+  local skip = result.lastSkip
+  if type(skip) == 'table' and type(skip.reason) == 'string' then
+    local name = type(skip.uri) == 'string' and vim.fs.basename(vim.uri_to_fname(skip.uri)) or nil
+    table.insert(lines, '  last skipped: ' .. skip.reason .. (name and (' (' .. name .. ')') or ''))
+  end
+  return lines
+end
+
 --- `:DeepSeekStatus`: the server's counters, one `key: value` per line.
 function M.status()
   dlsp.execute('deepseek.status', nil, function(err, result)
@@ -384,21 +413,8 @@ function M.status()
       vim.notify('DeepSeek: ' .. (err.message or 'status failed'), vim.log.levels.ERROR)
       return
     end
-    local lines = { 'DeepSeek status:' }
-    if type(result) == 'table' then
-      local keys = vim.tbl_keys(result)
-      table.sort(keys)
-      for _, key in ipairs(keys) do
-        local value = result[key]
-        if type(value) == 'table' then
-          value = vim.inspect(value, { newline = ' ', indent = '' })
-        end
-        table.insert(lines, ('  %s: %s'):format(key, tostring(value)))
-      end
-    else
-      table.insert(lines, '  ' .. describe(result))
-    end
-    vim.notify(table.concat(lines, '\n'), vim.log.levels.INFO)
+    M.last_status = result
+    vim.notify(table.concat(M.status_lines(result), '\n'), vim.log.levels.INFO)
   end)
 end
 
