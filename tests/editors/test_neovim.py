@@ -255,6 +255,8 @@ def test_ask_on_a_visual_selection_streams_the_answer(
     assert seen["windows"] == 2
     assert seen["current_buffer"] == "calc.py"
     assert seen["answer_filetype"] == "markdown"
+    # The plugin asked for no answer pages (answerPages: false): no Markdown file was opened.
+    assert not [b for b in seen["buffers"] if b.endswith(".md")], seen["buffers"]
     chat = sim.requests("/chat/completions")
     assert len(chat) == 1
     sent = json.dumps(chat[0].json["messages"])

@@ -42,21 +42,6 @@ api.nvim_create_autocmd('LspProgress', {
   end,
 })
 
--- The server also writes each answer to a Markdown file and asks the editor to show it
--- (window/showDocument, taking focus). The answer window already shows it, so those requests
--- are answered without opening anything; other documents open as usual.
----@param err lsp.ResponseError?
----@param params lsp.ShowDocumentParams
----@param ctx lsp.HandlerContext
-function M.show_document(err, params, ctx)
-  local path = params and params.uri and vim.uri_to_fname(params.uri) or ''
-  if path:match('deepseek%-lsp[/\\]answers[/\\][^/\\]+%.md$') then
-    M.last_answer_document = params.uri
-    return { success = true }
-  end
-  return vim.lsp.handlers['window/showDocument'](err, params, ctx)
-end
-
 --- Run a command whose answer streams into the answer window.
 ---@param command string
 ---@param args table

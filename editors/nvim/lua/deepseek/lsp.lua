@@ -54,17 +54,16 @@ function M.client_config()
     filetypes = opts.filetypes,
     capabilities = capabilities,
     -- The server reads initializationOptions first and pulls `workspace/configuration`
-    -- section `deepseek` after; Neovim answers the pull from `settings`.
-    init_options = settings,
+    -- section `deepseek` after; Neovim answers the pull from `settings`. The answer window
+    -- shows every answer, so the server need not write answer pages (Markdown files it
+    -- would open with window/showDocument) for this client.
+    init_options = vim.tbl_extend('force', settings, { answerPages = false }),
     settings = { deepseek = settings },
     -- The server's code actions run these commands: answers go to the answer window.
     commands = code_action_commands(),
     handlers = {
       ['window/showMessage'] = function(err, params, ctx)
         return require('deepseek.commands').show_message(err, params, ctx)
-      end,
-      ['window/showDocument'] = function(err, params, ctx)
-        return require('deepseek.commands').show_document(err, params, ctx)
       end,
     },
     -- A root_dir function lets us skip disabled filetypes while attaching to all others
