@@ -329,6 +329,20 @@ def test_tab_after_typing_the_suggestion_through_inserts_indentation(
     assert seen["line_after_pause_tab"] == "    return a + b    ", seen
 
 
+
+def test_tab_after_typing_into_a_multiline_suggestion_inserts_the_rest(
+    nvim: str, tmp_path: Path, sim: Any
+) -> None:
+    body = "total = 0\n    for x in xs:\n        total += x\n    return total"
+    sim.script(Rule(path=FIM, match="total = 0\n    for", text=""), Rule(path=FIM, text=body))
+    result = run_nvim(nvim, tmp_path, sim, "tab_after_multiline_typing.lua",
+                      text="def total(xs):\n    \n")
+    seen = result["observations"]
+
+    assert seen["shown"]["inline"] == "total = 0", seen
+    assert seen["lines"] == ["def total(xs):", "    total = 0", "    for x in xs:",
+                             "        total += x", "    return total"], seen
+
 def test_models_and_balance_show_one_message_each(nvim: str, tmp_path: Path, sim: Any) -> None:
     result = run_nvim(nvim, tmp_path, sim, "models_balance.lua")
     seen = result["observations"]

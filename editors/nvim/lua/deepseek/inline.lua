@@ -43,8 +43,8 @@ function M.visible()
 end
 
 --- The part of a native item from the cursor on, and how many bytes right of the cursor it
---- replaces. What was typed since the item's range start is skipped, as Neovim skips it when
---- drawing.
+--- replaces. What was typed since the item's range start is skipped (on the cursor's line even
+--- when it differs from the item, as Neovim skips it when drawing).
 ---@param item vim.lsp.inline_completion.Item
 ---@return string rest, integer overwrite
 local function native_rest(item)
@@ -55,16 +55,27 @@ local function native_rest(item)
   local row, col = unpack(api.nvim_win_get_cursor(0))
   row = row - 1
   local range = item.range
-  if not range or range.start.row ~= row or range.start.col > col then
+  if not range then
+    return text, 0
+  end
+  local start = range.start
+  if start.row > row or (start.row == row and start.col > col) then
     return text, 0
   end
   -- The range is where the item was asked for; the tail it replaces (e.g. an auto-closed
-  -- bracket) has moved right by what was typed since, and is right of the cursor.
+  -- bracket) has moved along with what was typed since, and is right of the cursor.
   local overwrite = 0
-  if range.end_.row == row then
-    overwrite = math.max(0, range.end_.col - range.start.col)
+  if range.end_.row == start.row then
+    overwrite = math.max(0, range.end_.col - start.col)
   end
-  return text:sub(col - range.start.col + 1), overwrite
+  local typed = table.concat(api.nvim_buf_get_text(0, start.row, start.col, row, col, {}), '\n')
+  if vim.startswith(text, typed) then
+    return text:sub(#typed + 1), overwrite
+  end
+  if start.row == row then
+    return text:sub(col - start.col + 1), overwrite
+  end
+  return '', 0
 end
 
 --- Insert a native item, or part of it (`kind`), at the cursor. Neovim's own accept replaces
