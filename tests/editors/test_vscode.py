@@ -5,9 +5,11 @@ browser), points `deepseek.serverPath` at a wrapper that runs this venv's `pytho
 deepseek_lsp`, and lets tests/editors/vscode/drive.js (playwright-core + Debian's Chromium)
 set the API key with "DeepSeek: Set API Key" (the simulator accepts only that key, not the one
 in DEEPSEEK_API_KEY), open a Python file, type, see the ghost text from the simulator's canned
-FIM answer, accept it with Tab, save, and then, from the palette and the editor: Show Balance,
-Ask About Selection… (streamed into the chat view, reasoning apart), the server's Explain code
-action, Cancel on a slow answer, and a missing server. Its screenshots go to the test's
+FIM answer, take its first word with VS Code's "Accept Next Word" (Ctrl+Right), the rest with
+Tab, save, and then, from the palette and the editor: Show Balance, Ask About Selection…
+(streamed into the chat view, reasoning apart), the server's Explain code action, Cancel on a
+slow answer, "Accept Next Line" on a multi-line suggestion (bound as docs/vscode.md says), and
+a missing server. Its screenshots go to the test's
 temporary folder, or to the folder named by DEEPSEEK_VSCODE_SCREENSHOTS: docs/images/ to
 refresh the ones docs/vscode.md shows.
 
@@ -57,6 +59,15 @@ FIM = "/beta/completions"
 CHAT = "/chat/completions"
 
 GHOST = "a + b  # sum from DeepSeek"
+# A multi-line suggestion for "Accept Next Line" (in sub.py, opened last).
+SUB_FILE = "sub.py"
+SUB_GHOST = "d = a - b\n    return d"
+# The keys docs/vscode.md gives for partial accepts: VS Code's default for the next word, and
+# the keybindings.json entry it suggests for the next line.
+ACCEPT_WORD_KEY = "Control+ArrowRight"
+ACCEPT_LINE_BINDING = {"key": "ctrl+alt+right",
+                       "command": "editor.action.inlineSuggest.acceptNextLine",
+                       "when": "inlineSuggestionVisible && !editorReadonly"}
 CHAT_ANSWER = (
     "`add` returns the sum of `a` and `b`. It works for anything that supports `+`: numbers "
     "add up, while strings and lists are concatenated.\n\n"
@@ -215,6 +226,7 @@ def code_server(tools: Tools, tmp: Path, base_url: str) -> Iterator[tuple[str, P
     for d in (user_data / "User", user_data / "Machine", extensions, workspace):
         d.mkdir(parents=True)
     (workspace / "calc.py").write_text("def add(a, b):\n", encoding="utf-8")
+    (workspace / SUB_FILE).write_text("def sub(a, b):\n", encoding="utf-8")
     wrapper = tmp / "deepseek-lsp"
     wrapper.write_text(
         "#!/bin/sh\n"
@@ -225,6 +237,8 @@ def code_server(tools: Tools, tmp: Path, base_url: str) -> Iterator[tuple[str, P
     wrapper.chmod(0o755)
     (user_data / "User" / "settings.json").write_text(
         json.dumps(user_settings(debounce_ms=50), indent=2), encoding="utf-8")
+    (user_data / "User" / "keybindings.json").write_text(
+        json.dumps([ACCEPT_LINE_BINDING], indent=2), encoding="utf-8")
     # serverPath is machine-overridable: in a remote window (code-server is one) VS Code reads
     # it from the machine's settings, not from the user's.
     (user_data / "Machine" / "settings.json").write_text(
@@ -280,6 +294,9 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
     tools = find_tools()
     sim.configure(api_key=SECRET_KEY)  # any other key gets a 401
     sim.script(
+        # sub.py: one multi-line suggestion, and none once its first line is in the buffer.
+        Rule(path=FIM, match="d = a - b", text=""),
+        Rule(path=FIM, match="def sub(a, b):", text=SUB_GHOST),
         # Once the suggestion is in the buffer, no new one (clean screenshots after Tab).
         Rule(path=FIM, match=GHOST, text=""),
         Rule(path=FIM, text=GHOST),
@@ -299,6 +316,9 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
             "file": "calc.py",
             "type": "    return ",
             "expectGhost": GHOST,
+            "acceptWord": ACCEPT_WORD_KEY,
+            "acceptLine": {"file": SUB_FILE, "type": "    ", "expectGhost": "d = a - b",
+                           "expectLine": "    d = a - b", "key": "Control+Alt+ArrowRight"},
             "expectCommands": [f"DeepSeek: {title}" for title in PALETTE],
             "balanceText": BALANCE_TEXT,
             "chat": {"question": "What does this function return?", "expect": "sum of"},
@@ -333,6 +353,11 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
 
     # Ghost text came from deepseek-lsp's inline completion, and Tab put it in the buffer.
     assert GHOST in result["ghostText"], context
+    # VS Code's "Accept Next Word" put the first word in; the rest was still shown, and Tab
+    # accepted it.
+    word_line = next(x for x in result["afterWord"]["lines"] if x.startswith("    return "))
+    assert word_line.startswith("    return a") and word_line != f"    return {GHOST}", context
+    assert (word_line + result["afterWord"]["ghost"]).rstrip() == f"    return {GHOST}", context
     saved = (tmp_path / "workspace" / "calc.py").read_text(encoding="utf-8")
     assert saved.splitlines()[:2] == ["def add(a, b):", f"    return {GHOST}"], saved
     fim = sim.requests(FIM)
@@ -364,6 +389,13 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
         lambda reqs: any(r.disconnected for r in reqs if r.path == CHAT), timeout=10
     ), "the cancelled answer's HTTP stream was not closed"
     assert len(sim.requests(CHAT)) == 3
+
+    # VS Code's "Accept Next Line" took the first line of a multi-line suggestion; the next
+    # line was still shown.
+    assert "return d" in result["beforeLine"]["ghost"], context
+    assert "    d = a - b" in result["afterLine"]["lines"], context
+    assert "return d" in result["afterLine"]["ghost"], context
+    assert "d = a - b" not in result["afterLine"]["ghost"], context
 
     # A missing server gets one message with the install steps and the setting to change.
     message = result["missingServerMessage"]

@@ -20,7 +20,7 @@ import {
 } from 'vscode-languageclient/node';
 import { ACTION_TITLES } from './logic/commandTable';
 import { resolveServer, INSTALL_COMMAND } from './logic/serverPath';
-import { serverArgs, serverEnvironment, serverSettings, hasKeyInSettings } from './logic/settings';
+import { initializationOptions, serverArgs, serverEnvironment, serverSettings, hasKeyInSettings } from './logic/settings';
 import { ApiKeyStore } from './secrets';
 import { StatusBar } from './statusBar';
 
@@ -57,8 +57,6 @@ export class ServerConnection implements vscode.Disposable {
   private starting: Promise<void> | undefined;
   private progressCounter = 0;
   private warnedKeyInSettings = false;
-  /** Streaming commands in flight whose answer the chat view shows (see showDocument). */
-  private answersInView = 0;
   private keyCheck: Promise<void> = Promise.resolve();
   /** The SecretStorage key the running server was started with. */
   private startedWithKey: string | undefined;
@@ -134,7 +132,7 @@ export class ServerConnection implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
       outputChannel: this.log,
-      initializationOptions: currentServerSettings,
+      initializationOptions: () => initializationOptions(currentServerSettings()),
       middleware: {
         workspace: {
           // Answer `workspace/configuration` for the `deepseek` section with the same
@@ -147,17 +145,6 @@ export class ServerConnection implements vscode.Disposable {
             return params.items.map((item, i) =>
               item.section === 'deepseek' ? currentServerSettings() : answer[i],
             );
-          },
-        },
-        window: {
-          // deepseek-lsp writes each chat answer to a Markdown page and asks the editor to
-          // open it. While the chat view shows that answer, the page would be a duplicate.
-          showDocument: async (params, token, next) => {
-            if (this.answersInView > 0 && isAnswerPage(params.uri)) {
-              this.log.info(`answer page kept closed (shown in the chat view): ${params.uri}`);
-              return { success: true };
-            }
-            return next(params, token);
           },
         },
         // The light bulb's code actions run server commands through the client's own VS Code
@@ -243,7 +230,7 @@ export class ServerConnection implements vscode.Disposable {
   /**
    * Run a server command; rejects when the server is not running. With `onProgress`, the
    * command gets a fresh work-done token (in the params and, as deepseek-lsp reads it, in the
-   * argument object) and its `$/progress` goes to `onProgress`; its answer page is not opened.
+   * argument object) and its `$/progress` goes to `onProgress`.
    */
   async execute<T>(
     command: string,
@@ -265,7 +252,6 @@ export class ServerConnection implements vscode.Disposable {
       workDoneToken = `deepseek-vscode-${process.pid}-${++this.progressCounter}-${Date.now()}`;
       const progressToken = workDoneToken;
       args = { ...(args ?? {}), workDoneToken };
-      this.answersInView++;
       subscription = client.onProgress(WorkDoneProgress.type, progressToken, (value) => onProgress(value as ProgressValue));
       // The server keeps working after $/cancelRequest on executeCommand; the progress
       // cancel notification is what stops the upstream request.
@@ -282,10 +268,6 @@ export class ServerConnection implements vscode.Disposable {
     } finally {
       subscription?.dispose();
       cancelListener?.dispose();
-      if (onProgress) {
-        // The server asks to show the page just before it answers: let that request in first.
-        setTimeout(() => this.answersInView--, 1000);
-      }
     }
   }
 
@@ -318,11 +300,6 @@ export class ServerConnection implements vscode.Disposable {
   async dispose(): Promise<void> {
     await this.stop();
   }
-}
-
-/** The Markdown pages deepseek-lsp writes answers to (`…/deepseek-lsp/answers/*.md`). */
-export function isAnswerPage(uri: string): boolean {
-  return /\/deepseek-lsp\/answers\/[^/]+\.md$/.test(uri);
 }
 
 export function errorText(error: unknown): string {

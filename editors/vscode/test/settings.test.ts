@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import {
   explicitValue,
   hasKeyInSettings,
+  initializationOptions,
   needsRestart,
   pickApiKey,
   serverArgs,
@@ -68,4 +69,9 @@ test('server path and arguments changes need a restart, other settings do not', 
   assert.equal(needsRestart((s) => s === 'deepseek.debounceMs' || s === 'deepseek'), false);
   assert.deepEqual(serverArgs(['--log-level', 'debug', 3]), ['--log-level', 'debug']);
   assert.deepEqual(serverArgs('nope'), []);
+});
+
+test('initializationOptions carry the settings and turn answer pages off (the chat view shows answers)', () => {
+  assert.deepEqual(initializationOptions({ debounceMs: 50 }), { debounceMs: 50, answerPages: false });
+  assert.deepEqual(initializationOptions({}), { answerPages: false });
 });

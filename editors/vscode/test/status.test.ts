@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatCost, statusBarView, statusSummary, ServerStatus } from '../src/logic/status';
+import { describeSkip, fileName, formatCost, statusBarView, statusSummary, ServerStatus } from '../src/logic/status';
 
 const status: ServerStatus = {
   version: '0.1.0',
@@ -65,4 +65,33 @@ test('the summary names state, model, tokens and cost', () => {
   assert.match(line, /^DeepSeek 0\.1\.0: completions on/);
   assert.match(line, /model deepseek-v4-flash/);
   assert.match(line, /10,240 cached \/ 1,024 uncached prompt tokens/);
+});
+
+test('the tooltip and the summary say why the last request was not sent', () => {
+  const skipped = { ...status, lastSkip: { reason: 'midWord', uri: 'file:///home/me/src/calc.py' } };
+  const view = statusBarView({ server: 'running', inFlight: 0, enabled: true, status: skipped });
+  assert.match(view.tooltip, /Last request not sent to DeepSeek: the cursor was inside a word \(midWord\), calc\.py/);
+  assert.match(statusSummary(skipped), /last skipped: the cursor was inside a word \(midWord\), calc\.py/);
+  // Nothing skipped yet (null), or a server without the field: no line.
+  for (const lastSkip of [null, undefined]) {
+    const plain = statusBarView({ server: 'running', inFlight: 0, enabled: true, status: { ...status, lastSkip } });
+    assert.doesNotMatch(plain.tooltip, /not sent/);
+    assert.doesNotMatch(statusSummary({ ...status, lastSkip }), /skipped/);
+  }
+});
+
+test('skip reasons: known ones explained, details and unknown ones kept, names decoded', () => {
+  assert.equal(describeSkip({ reason: 'excluded', uri: 'file:///p/.env' }), 'the file matches deepseek.exclude (excluded), .env');
+  assert.equal(describeSkip({ reason: 'paused: auth' }), 'completions are paused after an error (paused: auth)');
+  assert.equal(describeSkip({ reason: 'somethingNew', uri: 'untitled:Untitled-1' }), 'somethingNew, Untitled-1');
+  assert.equal(fileName('file:///a/My%20Notes.md'), 'My Notes.md');
+  assert.equal(fileName(undefined), '');
+});
+
+test('a skip reason cannot break the tooltip', () => {
+  const view = statusBarView({
+    server: 'running', inFlight: 0, enabled: true,
+    status: { ...status, lastSkip: { reason: 'x | [y](http://e)', uri: 'file:///a/b_[c].py' } },
+  });
+  assert.ok(view.tooltip.includes('x \\| \\[y\\](http://e), b\\_\\[c\\].py'), view.tooltip);
 });

@@ -27,4 +27,11 @@ return function(h)
   h.observe('windows', #vim.api.nvim_tabpage_list_wins(0))
   h.observe('current_buffer', vim.fn.fnamemodify(vim.api.nvim_buf_get_name(0), ':t'))
   h.observe('answer_filetype', vim.bo[require('deepseek.ui').answer_bufnr() or 0].filetype)
+  local names = {}
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(buf) then
+      table.insert(names, vim.fn.fnamemodify(vim.api.nvim_buf_get_name(buf), ':t'))
+    end
+  end
+  h.observe('buffers', names)
 end

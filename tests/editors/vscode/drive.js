@@ -10,8 +10,10 @@
  * titles to look up), balanceText, screenshots (dir for docs images), artifacts (dir for
  * failure shots), chromium, chat (optional {question, expect}), codeAction and codeActionTurn
  * (optional: a code action title and the chat turn it makes), cancel (optional {question}:
- * ask, then press Cancel while the answer streams), machineSettings and
- * missingServerPath (optional: break and restore deepseek.serverPath).
+ * ask, then press Cancel while the answer streams), acceptWord (optional: press VS Code's
+ * "Accept Next Word" key before Tab), acceptLine (optional {file, expectGhost, key}: open the
+ * file, wait for its multi-line ghost text, press `key` bound to "Accept Next Line"),
+ * machineSettings and missingServerPath (optional: break and restore deepseek.serverPath).
  */
 'use strict';
 
@@ -77,6 +79,37 @@ async function visibleLines(page) {
       .sort((a, b) => a.top - b.top)
       .map((line) => line.text);
   });
+}
+
+/** The ghost text and the buffer's lines, for a partial accept to be compared with them. */
+async function editorState(page) {
+  return {
+    ghost: (await ghostText(page)).replace(/\u00a0/g, ' '),
+    lines: await visibleLines(page),
+  };
+}
+
+/** Wait until the buffer has a line with `text` (ghost text not counted). */
+async function waitForBufferLine(page, text, timeout = 15000) {
+  await page.waitForFunction(
+    (expected) => [...document.querySelectorAll('.monaco-editor .view-line')].some((line) => {
+      const copy = line.cloneNode(true);
+      copy.querySelectorAll('.ghost-text-decoration, .ghost-text').forEach((g) => g.remove());
+      return (copy.textContent || '').replace(/\u00a0/g, ' ').includes(expected);
+    }),
+    text,
+    { timeout },
+  );
+}
+
+/** Wait until the ghost text includes `text`. */
+async function waitForGhost(page, text, timeout = 45000) {
+  await page.waitForFunction(
+    (expected) => [...document.querySelectorAll('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text')]
+      .map((e) => e.textContent || '').join('').replace(/\u00a0/g, ' ').includes(expected),
+    text,
+    { timeout, polling: 100 },
+  );
 }
 
 async function shot(page, name) {
@@ -157,27 +190,25 @@ async function main() {
 
     // Type, then wait for the ghost text from deepseek-lsp.
     await page.keyboard.type(config.type, { delay: 40 });
-    await page.waitForFunction(
-      (expected) => [...document.querySelectorAll('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text')]
-        .map((e) => e.textContent || '').join('').replace(/\u00a0/g, ' ').includes(expected),
-      config.expectGhost,
-      { timeout: 45000, polling: 100 },
-    );
+    await waitForGhost(page, config.expectGhost);
     result.ghostText = (await ghostText(page)).replace(/\u00a0/g, ' ');
     log('ghost-text', { ghost: result.ghostText });
     await shot(page, 'vscode-ghost-text.png');
 
+    if (config.acceptWord) {
+      // VS Code's own "Accept Next Word Of Inline Suggestion" (Ctrl+Right): the first word goes
+      // into the buffer, the rest stays shown.
+      await page.keyboard.press(config.acceptWord);
+      await waitForBufferLine(page, config.type + config.expectGhost.split(' ')[0]);
+      await page.waitForTimeout(400); // the rest is drawn again after the edit
+      result.afterWord = await editorState(page);
+      log('accept-word', result.afterWord);
+      await shot(page, 'vscode-accept-word.png');
+    }
+
     // Tab accepts; the buffer (not the ghost) must now hold the suggestion.
     await page.keyboard.press('Tab');
-    await page.waitForFunction(
-      (expected) => [...document.querySelectorAll('.monaco-editor .view-line')].some((line) => {
-        const copy = line.cloneNode(true);
-        copy.querySelectorAll('.ghost-text-decoration, .ghost-text').forEach((g) => g.remove());
-        return (copy.textContent || '').replace(/\u00a0/g, ' ').includes(expected);
-      }),
-      config.expectGhost,
-      { timeout: 15000 },
-    );
+    await waitForBufferLine(page, config.expectGhost);
     await page.keyboard.press('Escape'); // dismiss a follow-up suggestion, if any
     result.linesAfterTab = await visibleLines(page);
     log('accepted', { lines: result.linesAfterTab });
@@ -309,6 +340,33 @@ async function main() {
       await frame.locator('.turn.cancelled', { hasText: config.cancel.question }).first().waitFor({ timeout: 15000 });
       result.cancelledTurn = (await frame.locator('.turn.cancelled').first().innerText()) || '';
       log('cancelled');
+    }
+
+    if (config.acceptLine) {
+      // VS Code's own "Accept Next Line Of Inline Suggestion" (bound in keybindings.json as
+      // docs/vscode.md shows) on a multi-line suggestion: one line in, the rest still shown.
+      const spec = config.acceptLine;
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+P');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill(spec.file);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: spec.file }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await page.locator(`.tab.active[aria-label*="${spec.file}"]`).first().waitFor({ timeout: 30000 });
+      await page.locator('.part.editor .monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+End');
+      await page.keyboard.type(spec.type, { delay: 40 });
+      await waitForGhost(page, spec.expectGhost);
+      result.beforeLine = await editorState(page);
+      log('line-ghost', result.beforeLine);
+      await page.keyboard.press(spec.key);
+      await waitForBufferLine(page, spec.expectLine);
+      await page.waitForTimeout(400);
+      result.afterLine = await editorState(page);
+      log('accept-line', result.afterLine);
+      await shot(page, 'vscode-accept-line.png');
+      await page.keyboard.press('Escape');
     }
 
     if (config.machineSettings) {

@@ -42,21 +42,6 @@ api.nvim_create_autocmd('LspProgress', {
   end,
 })
 
--- The server also writes each answer to a Markdown file and asks the editor to show it
--- (window/showDocument, taking focus). The answer window already shows it, so those requests
--- are answered without opening anything; other documents open as usual.
----@param err lsp.ResponseError?
----@param params lsp.ShowDocumentParams
----@param ctx lsp.HandlerContext
-function M.show_document(err, params, ctx)
-  local path = params and params.uri and vim.uri_to_fname(params.uri) or ''
-  if path:match('deepseek%-lsp[/\\]answers[/\\][^/\\]+%.md$') then
-    M.last_answer_document = params.uri
-    return { success = true }
-  end
-  return vim.lsp.handlers['window/showDocument'](err, params, ctx)
-end
-
 --- Run a command whose answer streams into the answer window.
 ---@param command string
 ---@param args table
@@ -226,6 +211,63 @@ function M.action(kind, opts)
   stream_command('deepseek.' .. kind, args, action_titles[kind], nil, code)
 end
 
+--- The code an LSP range of a loaded buffer covers, for the answer window's quote.
+---@param args { uri: string?, range: lsp.Range? }
+---@param client vim.lsp.Client?
+---@return { text: string, filetype: string }?
+local function code_of(args, client)
+  if type(args.uri) ~= 'string' or type(args.range) ~= 'table' or not client then
+    return nil
+  end
+  local bufnr = vim.uri_to_bufnr(args.uri)
+  if not api.nvim_buf_is_loaded(bufnr) then
+    return nil
+  end
+  local function pos(p)
+    local line = api.nvim_buf_get_lines(bufnr, p.line, p.line + 1, false)[1] or ''
+    return p.line, vim.str_byteindex(line, client.offset_encoding, p.character, false)
+  end
+  local ok, lines = pcall(function()
+    local srow, scol = pos(args.range.start)
+    local erow, ecol = pos(args.range['end'])
+    return api.nvim_buf_get_text(bufnr, srow, scol, erow, ecol, {})
+  end)
+  if not ok then
+    return nil
+  end
+  return { text = table.concat(lines, '\n'), filetype = vim.bo[bufnr].filetype }
+end
+
+--- A code action's command, run from |vim.lsp.buf.code_action()| (the client's `commands`):
+--- streamed into the answer window like the plugin's own commands, as the server writes no
+--- answer page for this client. "Ask about the selection" asks for the question first.
+---@param command lsp.Command
+---@param ctx { client_id: integer }
+function M.code_action_command(command, ctx)
+  local args = vim.deepcopy(type(command.arguments) == 'table' and command.arguments[1] or {})
+  if type(args) ~= 'table' then
+    args = {}
+  end
+  local kind = command.command:match('^deepseek%.(.+)$')
+  local code = code_of(args, vim.lsp.get_client_by_id(ctx.client_id))
+  if kind ~= 'chat' then
+    stream_command(command.command, args, action_titles[kind] or command.title, nil, code)
+    return
+  end
+  local function send(question)
+    if not question or vim.trim(question) == '' then
+      return
+    end
+    args.question = question
+    stream_command('deepseek.chat', args, 'Question', question, code)
+  end
+  if type(args.question) == 'string' and vim.trim(args.question) ~= '' then
+    send(args.question)
+  else
+    vim.ui.input({ prompt = 'Ask DeepSeek: ' }, send)
+  end
+end
+
 ---@param result any
 ---@return string
 local function describe(result)
@@ -238,27 +280,64 @@ local function describe(result)
   return vim.inspect(result)
 end
 
---- `:DeepSeekBalance`. The server shows the balance (and failures) as a message itself.
-function M.balance()
-  dlsp.execute('deepseek.balance', nil, function(err, result)
-    M.last_balance = result
-    if err and err.code ~= -32803 then -- RequestFailed is already shown by the server
-      vim.notify('DeepSeek: ' .. (err.message or 'balance failed'), vim.log.levels.ERROR)
-    elseif not err and not (type(result) == 'table' and result.message) then
-      vim.notify('DeepSeek: ' .. describe(result), vim.log.levels.INFO)
+-- The server also announces the results of `deepseek.models` and `deepseek.balance` with a
+-- window/showMessage sent just before its answer. The plugin shows those results itself (and
+-- their failures, which the server leaves to the client), so while such a command runs, the
+-- server's message starting with its prefix is not shown: one command, one message.
+---@type table<string, integer>
+local quiet = {}
+
+--- Handler for window/showMessage.
+---@param err lsp.ResponseError?
+---@param params lsp.ShowMessageParams
+---@param ctx lsp.HandlerContext
+function M.show_message(err, params, ctx)
+  local message = params and params.message
+  if type(message) == 'string' and params.type ~= vim.lsp.protocol.MessageType.Error then
+    for prefix, running in pairs(quiet) do
+      if running > 0 and vim.startswith(message, prefix) then
+        return vim.NIL
+      end
     end
+  end
+  return vim.lsp.handlers['window/showMessage'](err, params, ctx)
+end
+
+--- Run a command whose result the plugin shows; `show(result)` is called on success, a
+--- failure is shown as an error.
+---@param command string
+---@param prefix string  how the server's own message for this command starts
+---@param show fun(result: any)
+local function run_shown(command, prefix, show)
+  quiet[prefix] = (quiet[prefix] or 0) + 1
+  local client = dlsp.execute(command, nil, function(err, result)
+    quiet[prefix] = quiet[prefix] - 1
+    if err then
+      local message = err.message or (command .. ' failed')
+      if not vim.startswith(message, 'DeepSeek') then
+        message = 'DeepSeek: ' .. message
+      end
+      vim.notify(message, vim.log.levels.ERROR)
+      return
+    end
+    show(result)
+  end)
+  if not client then
+    quiet[prefix] = quiet[prefix] - 1
+  end
+end
+
+--- `:DeepSeekBalance`
+function M.balance()
+  run_shown('deepseek.balance', 'DeepSeek: Balance', function(result)
+    M.last_balance = result
+    vim.notify('DeepSeek: ' .. describe(result), vim.log.levels.INFO)
   end)
 end
 
 --- `:DeepSeekModels`
 function M.models()
-  dlsp.execute('deepseek.models', nil, function(err, result)
-    if err then
-      if err.code ~= -32803 then
-        vim.notify('DeepSeek: ' .. (err.message or 'models failed'), vim.log.levels.ERROR)
-      end
-      return
-    end
+  run_shown('deepseek.models', 'DeepSeek models:', function(result)
     if type(result) ~= 'table' or type(result.models) ~= 'table' then
       vim.notify('DeepSeek models: ' .. describe(result), vim.log.levels.INFO)
       return
@@ -283,6 +362,35 @@ function M.models()
   end)
 end
 
+--- The lines of `:DeepSeekStatus` for a `deepseek.status` result: one `key: value` per line,
+--- and why the last completion request was not sent upstream (`lastSkip`).
+---@param result any
+---@return string[]
+function M.status_lines(result)
+  local lines = { 'DeepSeek status:' }
+  if type(result) ~= 'table' then
+    table.insert(lines, '  ' .. describe(result))
+    return lines
+  end
+  local keys = vim.tbl_keys(result)
+  table.sort(keys)
+  for _, key in ipairs(keys) do
+    local value = result[key]
+    if key ~= 'lastSkip' then
+      if type(value) == 'table' then
+        value = vim.inspect(value, { newline = ' ', indent = '' })
+      end
+      table.insert(lines, ('  %s: %s'):format(key, tostring(value)))
+    end
+  end
+  local skip = result.lastSkip
+  if type(skip) == 'table' and type(skip.reason) == 'string' then
+    local name = type(skip.uri) == 'string' and vim.fs.basename(vim.uri_to_fname(skip.uri)) or nil
+    table.insert(lines, '  last skipped: ' .. skip.reason .. (name and (' (' .. name .. ')') or ''))
+  end
+  return lines
+end
+
 --- `:DeepSeekStatus`: the server's counters, one `key: value` per line.
 function M.status()
   dlsp.execute('deepseek.status', nil, function(err, result)
@@ -290,21 +398,8 @@ function M.status()
       vim.notify('DeepSeek: ' .. (err.message or 'status failed'), vim.log.levels.ERROR)
       return
     end
-    local lines = { 'DeepSeek status:' }
-    if type(result) == 'table' then
-      local keys = vim.tbl_keys(result)
-      table.sort(keys)
-      for _, key in ipairs(keys) do
-        local value = result[key]
-        if type(value) == 'table' then
-          value = vim.inspect(value, { newline = ' ', indent = '' })
-        end
-        table.insert(lines, ('  %s: %s'):format(key, tostring(value)))
-      end
-    else
-      table.insert(lines, '  ' .. describe(result))
-    end
-    vim.notify(table.concat(lines, '\n'), vim.log.levels.INFO)
+    M.last_status = result
+    vim.notify(table.concat(M.status_lines(result), '\n'), vim.log.levels.INFO)
   end)
 end
 

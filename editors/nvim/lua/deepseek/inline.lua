@@ -10,48 +10,109 @@ local function native()
   return config.use_native()
 end
 
+--- Whether Neovim's own inline completion draws text now. After a suggestion is typed through
+--- to its end, Neovim keeps its item and an extmark with nothing in it: that is no suggestion
+--- (and accepting it would insert the whole item again).
+---@return boolean
+local function native_shown()
+  local ns = api.nvim_get_namespaces()['nvim.lsp.inline_completion']
+  if not ns then
+    return false
+  end
+  for _, mark in ipairs(api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })) do
+    local details = mark[4]
+    for _, chunk in ipairs(details.virt_text or {}) do
+      if chunk[1] ~= '' then
+        return true
+      end
+    end
+    if details.virt_lines and #details.virt_lines > 0 then
+      return true
+    end
+  end
+  return false
+end
+
 --- Is a suggestion shown in the current buffer?
 ---@return boolean
 function M.visible()
   if native() then
-    local ns = api.nvim_get_namespaces()['nvim.lsp.inline_completion']
-    return ns ~= nil and #api.nvim_buf_get_extmarks(0, ns, 0, -1, { limit = 1 }) > 0
+    return native_shown()
   end
   return ghost.visible()
 end
 
---- Insert part of a native item: the part of its text from the cursor on, cut by `kind`.
+--- The part of a native item from the cursor on, and how many bytes right of the cursor it
+--- replaces. What was typed since the item's range start is skipped (on the cursor's line even
+--- when it differs from the item, as Neovim skips it when drawing).
 ---@param item vim.lsp.inline_completion.Item
----@param kind 'line'|'word'
-local function accept_native_part(item, kind)
+---@return string rest, integer overwrite
+local function native_rest(item)
   local text = item.insert_text
   if type(text) ~= 'string' then
-    text = text.value
+    text = text.value -- a snippet: inserted as its plain text (the server sends none)
   end
   local row, col = unpack(api.nvim_win_get_cursor(0))
   row = row - 1
-  if item.range then
-    -- The item replaces its range; what is left of the cursor in it is already typed.
-    local start = item.range.start
-    if start.row == row and start.col <= col then
-      local present = api.nvim_buf_get_text(0, row, start.col, row, col, {})[1]
-      if vim.startswith(text, present) then
-        text = text:sub(#present + 1)
-      end
-    end
+  local range = item.range
+  if not range then
+    return text, 0
   end
-  local piece
+  local start = range.start
+  if start.row > row or (start.row == row and start.col > col) then
+    return text, 0
+  end
+  -- The range is where the item was asked for; the tail it replaces (e.g. an auto-closed
+  -- bracket) has moved along with what was typed since, and is right of the cursor.
+  local overwrite = 0
+  if range.end_.row == start.row then
+    overwrite = math.max(0, range.end_.col - start.col)
+  end
+  local typed = table.concat(api.nvim_buf_get_text(0, start.row, start.col, row, col, {}), '\n')
+  if vim.startswith(text, typed) then
+    return text:sub(#typed + 1), overwrite
+  end
+  if start.row == row then
+    return text:sub(col - start.col + 1), overwrite
+  end
+  return '', 0
+end
+
+--- Insert a native item, or part of it (`kind`), at the cursor. Neovim's own accept replaces
+--- the item's range as it was when the item arrived, which inserts what was typed since a
+--- second time; this inserts only the rest.
+---@param item vim.lsp.inline_completion.Item
+---@param kind 'all'|'line'|'word'
+local function accept_native(item, kind)
+  local rest, overwrite = native_rest(item)
+  if rest == '' then
+    return
+  end
+  local piece = rest
   if kind == 'line' then
-    piece = text:match('^[^\n]+') or text:match('^\n[^\n]*') or text
-  else
-    piece = text:match('^\n[ \t]*')
-      or text:match('^[ \t]*[%w_]+')
-      or text:match('^[ \t]*[^%w_%s]+')
-      or text
+    piece = rest:match('^[^\n]+') or rest:match('^\n[^\n]*') or rest
+  elseif kind == 'word' then
+    piece = rest:match('^\n[ \t]*')
+      or rest:match('^[ \t]*[%w_]+')
+      or rest:match('^[ \t]*[^%w_%s]+')
+      or rest
+  end
+  local row, col = unpack(api.nvim_win_get_cursor(0))
+  row = row - 1
+  local ecol = col
+  if piece == rest and overwrite > 0 then
+    local line = api.nvim_buf_get_lines(0, row, row + 1, false)[1] or ''
+    ecol = math.min(#line, col + overwrite)
   end
   local lines = vim.split(piece, '\n', { plain = true })
-  api.nvim_buf_set_text(0, row, col, row, col, lines)
+  api.nvim_buf_set_text(0, row, col, row, ecol, lines)
   api.nvim_win_set_cursor(0, { row + #lines, (#lines == 1 and col or 0) + #lines[#lines] })
+  if piece == rest and item.command then
+    local client = vim.lsp.get_client_by_id(item.client_id)
+    if client then
+      client:exec_cmd(item.command, { bufnr = api.nvim_get_current_buf() })
+    end
+  end
 end
 
 --- Accept the shown suggestion (all of it, its first line, or its next word).
@@ -60,12 +121,12 @@ end
 function M.accept(kind)
   kind = kind or 'all'
   if native() then
-    if kind == 'all' then
-      return vim.lsp.inline_completion.get()
+    if not native_shown() then
+      return false
     end
     return vim.lsp.inline_completion.get({
       on_accept = function(item)
-        accept_native_part(item, kind)
+        accept_native(item, kind)
       end,
     })
   end

@@ -20,6 +20,18 @@ local function disabled_set()
   return set
 end
 
+--- Client-side handlers for the commands of the server's code actions.
+---@return table<string, fun(command: lsp.Command, ctx: table)>
+local function code_action_commands()
+  local commands = {}
+  for _, kind in ipairs({ 'explain', 'refactor', 'document', 'tests', 'fix', 'chat' }) do
+    commands['deepseek.' .. kind] = function(command, ctx)
+      require('deepseek.commands').code_action_command(command, ctx)
+    end
+  end
+  return commands
+end
+
 --- The vim.lsp.Config for the current options.
 ---@return vim.lsp.Config
 function M.client_config()
@@ -42,12 +54,16 @@ function M.client_config()
     filetypes = opts.filetypes,
     capabilities = capabilities,
     -- The server reads initializationOptions first and pulls `workspace/configuration`
-    -- section `deepseek` after; Neovim answers the pull from `settings`.
-    init_options = settings,
+    -- section `deepseek` after; Neovim answers the pull from `settings`. The answer window
+    -- shows every answer, so the server need not write answer pages (Markdown files it
+    -- would open with window/showDocument) for this client.
+    init_options = vim.tbl_extend('force', settings, { answerPages = false }),
     settings = { deepseek = settings },
+    -- The server's code actions run these commands: answers go to the answer window.
+    commands = code_action_commands(),
     handlers = {
-      ['window/showDocument'] = function(err, params, ctx)
-        return require('deepseek.commands').show_document(err, params, ctx)
+      ['window/showMessage'] = function(err, params, ctx)
+        return require('deepseek.commands').show_message(err, params, ctx)
       end,
     },
     -- A root_dir function lets us skip disabled filetypes while attaching to all others

@@ -76,6 +76,15 @@ export function serverSettings(inspect: SettingInspector): Record<string, unknow
   return out;
 }
 
+/**
+ * `initializationOptions`: the settings, plus `answerPages: false` — the chat view shows every
+ * answer, so the server need not write answer pages (Markdown files it would open with
+ * window/showDocument) for this client.
+ */
+export function initializationOptions(settings: Record<string, unknown>): Record<string, unknown> {
+  return { ...settings, answerPages: false };
+}
+
 /** True when someone put the key in settings.json, which we refuse to forward. */
 export function hasKeyInSettings(inspect: SettingInspector): boolean {
   const value = explicitValue(inspect('apiKey'));

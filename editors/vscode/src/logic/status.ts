@@ -26,7 +26,26 @@ export interface ServerStatus {
   estimatedCost?: number;
   currency?: string;
   upstreamLatencyMsP50?: number | null;
+  /** The last completion request the server answered without asking DeepSeek, and why. */
+  lastSkip?: SkipInfo | null;
 }
+
+/** `deepseek.status`'s `lastSkip`. */
+export interface SkipInfo {
+  /** `excluded`, `disabledLanguage`, `midWord`, `paused`, `disabled`, `tooLarge`, … */
+  reason: string;
+  uri?: string;
+}
+
+/** What each skip reason means to a user; unknown reasons are shown as they come. */
+const SKIP_REASONS: Record<string, string> = {
+  excluded: 'the file matches deepseek.exclude',
+  disabledLanguage: 'its language is in deepseek.disabledLanguages',
+  midWord: 'the cursor was inside a word',
+  paused: 'completions are paused after an error',
+  disabled: 'completions are turned off',
+  tooLarge: 'the file is too large',
+};
 
 export type ServerState = 'starting' | 'running' | 'stopped' | 'missing';
 
@@ -69,6 +88,36 @@ export function formatCost(cost: number | undefined, currency: string | undefine
 
 export function formatShare(share: number | null | undefined): string {
   return share === null || share === undefined ? '–' : `${Math.round(share * 100)} %`;
+}
+
+/** The file name of a document URI (`file:///a/b/calc.py` → `calc.py`). */
+export function fileName(uri: string | undefined): string {
+  if (!uri) {
+    return '';
+  }
+  const path = uri.replace(/[?#].*$/, '').replace(/^[a-z][a-z0-9+.-]*:/i, '');
+  const name = path.split('/').filter((part) => part !== '').pop() ?? path;
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
+}
+
+/**
+ * Why the last suggestion was not asked for, e.g. "the cursor was inside a word (midWord),
+ * calc.py". A reason may carry details after a colon (`paused: auth`).
+ */
+export function describeSkip(skip: SkipInfo): string {
+  const [code, ...details] = skip.reason.split(':');
+  const meaning = SKIP_REASONS[code.trim()];
+  const detail = details.join(':').trim();
+  let text = meaning ? `${meaning} (${code.trim()}${detail ? `: ${detail}` : ''})` : skip.reason;
+  const file = fileName(skip.uri);
+  if (file) {
+    text += `, ${file}`;
+  }
+  return text;
 }
 
 /** A markdown table cell must stay on one line and must not open a link or a table. */
@@ -118,6 +167,9 @@ export function statusBarView(state: StatusBarState): StatusBarView {
     if (s.pausedForSeconds && s.pausedForSeconds > 0) {
       lines.push('', `Completions paused for ${Math.ceil(s.pausedForSeconds)} s.`);
     }
+    if (s.lastSkip && typeof s.lastSkip.reason === 'string') {
+      lines.push('', `Last request not sent to DeepSeek: ${inline(describeSkip(s.lastSkip))}`);
+    }
     lines.push(
       '',
       '| | |',
@@ -151,6 +203,9 @@ export function statusSummary(s: ServerStatus): string {
   }
   if (s.lastError) {
     parts.push(`last error: ${s.lastError}`);
+  }
+  if (s.lastSkip && typeof s.lastSkip.reason === 'string') {
+    parts.push(`last skipped: ${describeSkip(s.lastSkip)}`);
   }
   return parts.join(' · ');
 }
