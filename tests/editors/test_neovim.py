@@ -384,8 +384,6 @@ def test_code_actions_stream_into_the_answer_window(nvim: str, tmp_path: Path, s
     assert seen["current_buffer"] == "calc.py"
 
 
-@pytest.mark.xfail(strict=True, reason="needs `lastSkip` in the server's deepseek.status "
-                   "(issue 14, server side): remove this marker when it lands")
 def test_status_says_why_the_last_request_was_skipped(
     nvim: str, tmp_path: Path, sim: Any
 ) -> None:
