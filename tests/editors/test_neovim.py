@@ -302,8 +302,9 @@ def test_checkhealth_after_packadd_install(nvim: str, tmp_path: Path, sim: Any) 
 
 
 def test_refactor_applies_the_edit_to_the_buffer(nvim: str, tmp_path: Path, sim: Any) -> None:
-    reply = "Typed:\n```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```\n"
-    sim.script(Rule(path="/chat/completions", text=reply))
+    # edits are asked through chat prefix completion: the answer is the code only
+    reply = "def add(a: int, b: int) -> int:\n    return a + b\n"
+    sim.script(Rule(path="/beta/chat/completions", text=reply))
     result = run_nvim(nvim, tmp_path, sim, "refactor.lua",
                       text="def add(a, b):\n    return a+b\n")
     seen = result["observations"]
