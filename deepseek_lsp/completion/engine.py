@@ -114,6 +114,12 @@ class CompletionAnswer:
     source: str  # "api", "cache", "typeahead"
 
 
+#: Why a request got no suggestion without asking (`deepseek.status` `lastSkip.reason`): the
+#: engine's own reasons, then `context.Skip` codes.
+SKIP_REASONS = ("disabled", "misconfigured", "paused", "excluded", "disabledLanguage",
+                "midWord", "textRight", "tooLarge")
+
+
 @dataclass(frozen=True)
 class LastSkip:
     """The last request that got no suggestion without asking, and why."""
