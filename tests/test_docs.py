@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types as lsp
 
+from deepseek_lsp.completion.engine import SKIP_REASONS
 from deepseek_lsp.config import (
     SETTINGS,
     SPEC_BY_KEY,
@@ -19,7 +20,6 @@ from deepseek_lsp.config import (
     json_value,
     load_settings,
 )
-from deepseek_lsp.completion.engine import SKIP_REASONS
 from deepseek_lsp.demo import INLINE_CLIENT
 from deepseek_lsp.simulator import Rule
 from tools import docgen
