@@ -220,7 +220,7 @@ def test_at_column_zero_an_answer_may_begin_with_a_new_top_level_item() -> None:
     assert plan.params.stop == ("\n\n\n",)
     answer = "\n\ndef g(x):\n    return x\n\ndef h():\n    pass"
     suggestion = postprocess(answer, plan.postprocess_context)
-    assert suggestion is not None and suggestion.text == "def g(x):\n    return x"
+    assert suggestion is not None and suggestion.text == "\n\ndef g(x):\n    return x"
 
 
 def test_crlf_documents_get_crlf_stops_and_line_ending() -> None:

@@ -498,14 +498,19 @@ async def test_an_explicit_request_gets_up_to_three_distinct_suggestions():
     assert len(backend.calls) == 3
 
 
-@pytest.mark.parametrize("typed", ["\n", "\n\n"])
-async def test_blank_lines_the_model_put_first_may_be_typed_before_the_suggestion(typed):
+@pytest.mark.parametrize(("typed", "rest"), [("", "\n\ndef g():\n    pass"),
+                                           ("\n", "\ndef g():\n    pass"),
+                                           ("\n\n", "def g():\n    pass")])
+async def test_blank_lines_the_model_put_first_are_kept_and_may_be_typed(typed, rest):
+    """At column 0 the model's blank lines before a new function are part of the
+    suggestion (Tab keeps the file's blank lines), and typing them is typing through it."""
     backend = FakeBackend(Script("\n\ndef g():\n    pass"))
     engine = engine_with(backend)
     doc = Doc(engine, "def f():\n    pass\n")
     shown = await doc.ask()
-    assert shown.text == "def g():\n    pass"
-    doc.type(typed)
+    assert shown.text == "\n\ndef g():\n    pass"
+    if typed:
+        doc.type(typed)
     answer = await doc.ask()
-    assert answer is not None and answer.text == "def g():\n    pass"
+    assert answer is not None and answer.text == rest
     assert len(backend.calls) == 1

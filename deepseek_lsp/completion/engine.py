@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
@@ -172,27 +171,15 @@ class _Shown:
     replace: int
     complete: bool = True  # False while the call behind it still streams
     ends_line: bool = False  # accepting it leaves the cursor at the end of its line
-    #: Blank lines the model put before the block, which post-processing left out (the
-    #: suggestion starts on the cursor's empty line): the user may still type them first.
-    blank_lines: int = 0
 
     def rest(self, typed: str) -> str | None:
         """The rest of a suggestion (the first one, or an alternative) after `typed`: "" when
         typed completely, None when the typing diverged."""
-        after = typed
-        for _ in range(self.blank_lines + 1):
-            for text in self.texts:
-                rest = advance_suggestion(text, after)
-                if rest is not None:
-                    return rest
-            blank = _BLANK_LINE.match(after)  # a blank line the model had put first
-            if blank is None:
-                return None
-            after = after[blank.end():]
+        for text in self.texts:
+            rest = advance_suggestion(text, typed)
+            if rest is not None:
+                return rest
         return None
-
-
-_BLANK_LINE = re.compile(r"[ \t]*\r?\n")
 
 
 @dataclass(eq=False)
@@ -577,6 +564,9 @@ class CompletionEngine:
         self._drop_flight(doc)
         flight = _Flight(anchor, plan, settings, lead=lead, speculative=speculative)
         flight.task = asyncio.ensure_future(self._fly(doc, flight))
+        # however the task ends — even cancelled before its first step, when `_fly` never
+        # runs — whoever waits for it is woken
+        flight.task.add_done_callback(lambda _task: flight.ready.set())
         doc.flight = flight
         return flight
 
@@ -614,7 +604,6 @@ class CompletionEngine:
                      flight: _Flight | None = None) -> FimResult | None:
         """The answer for `plan` from a shared upstream call; None after a failure (which is
         recorded and, once per kind, shown)."""
-        key = self._cache_key(plan, settings)
         if self._shared.in_flight(plan.params):
             self.stats.shared_hits += 1
         try:
@@ -628,7 +617,8 @@ class CompletionEngine:
             return None
         self.failures.record_success()
         if self.options.cache and result.finish_reason != "early_answer":
-            self.cache.put(key, result)
+            # keyed after the call: with `auto`, the model is known only once it was resolved
+            self.cache.put(self._cache_key(plan, settings), result)
         if doc is not None and flight is not None:
             self._remember_at(doc, flight.anchor, plan, result, settings, lead=flight.lead,
                               complete=True, flight=flight)
@@ -707,14 +697,8 @@ class CompletionEngine:
         if lead:
             text, replaced = lead + text, 0
         tail = anchor.tail[replaced:]
-        blank = 0
-        if plan.mode == "multi" and not plan.line_prefix and not lead:
-            for line in result.text.replace("\r\n", "\n").split("\n"):
-                if line.strip():
-                    break
-                blank += 1
         doc.shown = _Shown(replace(anchor, tail=tail), (text,), replaced, complete=complete,
-                           ends_line=not tail.strip(), blank_lines=blank)
+                           ends_line=not tail.strip())
 
     def _cache_key(self, plan: FimPlan, settings: Settings) -> tuple[str | None, FimParams]:
         """The exact request, model included: `auto` switching models must not serve the old
