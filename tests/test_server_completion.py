@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import re
 import uuid
 
 import pytest
 from lsprotocol import types as lsp
 
+from deepseek_lsp.completion import chars_for_tokens
+from deepseek_lsp.completion.context import ANCHOR_STEPS
 from deepseek_lsp.demo import INLINE_CLIENT
 from deepseek_lsp.documents import UTF8, UTF16
 from deepseek_lsp.simulator import Rule
@@ -107,6 +111,30 @@ async def test_typing_through_a_suggestion_makes_no_new_requests(start_server, s
         assert item is not None
         assert item.insert_text == "total = sum(values)"[i + 1 :]
     assert len(fim_requests(sim)) == 1
+
+
+async def test_prompts_sent_while_typing_lines_keep_their_beginning(start_server, sim):
+    """DeepSeek's prefix cache hits only on a byte-identical beginning. Typing 40 lines below
+    200 lines of code, word by word with a request after each word: every prompt sent starts
+    with the whole previous one, except when the cursor enters a new anchor step (a quarter of
+    the prefix budget). A window sliding with the cursor, even cut at line starts, changes its
+    first line on nearly every new line."""
+    sim.script(Rule(path=FIM, text="pass"))  # something to show (nothing to show slows asking)
+    prefix_tokens = 200
+    editor = await start_server(init_options={"prefixTokens": prefix_tokens,
+                                              "adaptiveDebounce": False})
+    top = "".join(f"value_{i} = compute(item_{i}, {i})\n" for i in range(200))
+    editor.open(PY, top)
+    editor.move_to(len(top))
+    body = "".join(f"total_{i} = step(total_{i - 1}, {i})\n" for i in range(1, 41))
+    for word in re.findall(r"\w+|\W+", body):
+        editor.type(word)
+        await editor.ghost()
+    prompts = [r.json["prompt"] for r in fim_requests(sim)]
+    assert len(prompts) >= 100  # most words asked (the rest answered by type-ahead)
+    step = chars_for_tokens(prefix_tokens) // ANCHOR_STEPS
+    moves = sum(not later.startswith(earlier) for earlier, later in itertools.pairwise(prompts))
+    assert moves <= len(body) // step + 2, f"{moves} of {len(prompts)} prompts began anew"
 
 
 async def test_a_burst_of_keystrokes_makes_few_requests(start_server, sim):
