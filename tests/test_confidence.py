@@ -81,6 +81,39 @@ def test_tokens_past_the_answer_are_not_judged() -> None:
     assert confident_text(BLOCK, logprobs(*tokens), 0.01) == BLOCK
 
 
+def test_the_cut_is_after_the_last_line_break_of_a_token() -> None:
+    """A token may hold a blank line (`\n\n`): the cut keeps both line breaks."""
+    tokens = logprobs(("a = 1", SURE), ("\n\n", SURE), ("b", GUESS), (" = 2", SURE))
+    assert confident_text("a = 1\n\nb = 2", tokens, 0.01) == "a = 1\n\n"
+
+
+def test_a_guess_just_past_the_answer_is_not_judged() -> None:
+    tokens = logprobs(("total", SURE), (" = a", SURE), ("print", GUESS))
+    assert confident_text("total = a", tokens, 0.01) == "total = a"
+
+
+def test_tokens_covering_part_or_more_of_the_answer_are_judged() -> None:
+    """The tokens of a streamed answer cut early, or of one cut after its tokens: still
+    evidence about the part they spell."""
+    first_line_guess = unsure_at(BLOCK_TOKENS, 2)[:6]  # `total = a + b\n` only
+    assert confident_text(BLOCK, logprobs(*first_line_guess), 0.01) is None
+    longer = [*unsure_at(BLOCK_TOKENS, 7), ("print", SURE)]
+    assert confident_text(BLOCK, logprobs(*longer), 0.01) == "total = a + b\n"
+
+
+def test_fewer_values_than_tokens_judge_the_tokens_that_have_one() -> None:
+    tokens = {"tokens": ["total", " =", " guess"], "token_logprobs": [SURE, SURE]}
+    assert [p.probability is not None for p in token_probabilities(tokens)] == [True, True]
+    assert confident_text("total = guess", tokens, 0.01) == "total = guess"
+
+
+def test_a_certain_token_and_a_token_at_the_threshold_are_kept() -> None:
+    assert token_probabilities(logprobs(("x", 0.0)))[0].probability == 1.0
+    at = math.log(0.25)
+    tokens = logprobs(("x", at), (" = 1", SURE))
+    assert confident_text("x = 1", tokens, math.exp(at)) == "x = 1"
+
+
 # -- end to end: what the editor shows, and the counters of deepseek.status --------------------
 
 
