@@ -25,7 +25,7 @@ from tools import docgen
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
-PAGES = [*DOCS, ROOT / "README.md"]
+PAGES = [*DOCS, ROOT / "README.md", ROOT / "CONTRIBUTING.md"]
 VSCODE_MANIFEST = ROOT / "editors" / "vscode" / "package.json"
 
 # `deepseek.name` not preceded by a dot, slash or word character (so not `api.deepseek.com`).
