@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types as lsp
 
+from deepseek_lsp.completion.engine import SKIP_REASONS
 from deepseek_lsp.config import (
     SETTINGS,
     SPEC_BY_KEY,
@@ -229,7 +230,7 @@ MY_PAGES = ["configuration.md", "editors.md", "architecture.md", "troubleshootin
             "privacy.md"]
 #: camelCase words in those pages that are protocol or argument names, not settings.
 PROTOCOL_WORDS = {"initializationOptions", "newSession", "reasoningContent", "workDoneToken",
-                  "retryAfter", "documentUri", "cutAtTokens", "ignoreIfExists"}
+                  "retryAfter", "documentUri", "cutAtTokens", "ignoreIfExists", "triggerKind"}
 
 
 @pytest.mark.parametrize("name", MY_PAGES)
@@ -239,7 +240,7 @@ async def test_camel_case_names_are_settings_or_known_fields(name):
     from deepseek_lsp.server import DeepSeekLanguageServer, status
 
     known = {spec.key for spec in SETTINGS} | set(await status(DeepSeekLanguageServer()))
-    known |= set(json_value(Prices())) | PROTOCOL_WORDS
+    known |= set(json_value(Prices())) | PROTOCOL_WORDS | set(SKIP_REASONS)
     words = set(re.findall(r"`([a-z]+[A-Z][A-Za-z]*)`", _prose(ROOT / "docs" / name)))
     assert not words - known, f"{name}: unknown names {sorted(words - known)}"
 

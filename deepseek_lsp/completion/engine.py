@@ -114,6 +114,12 @@ class CompletionAnswer:
     source: str  # "api", "cache", "typeahead"
 
 
+#: Why a request got no suggestion without asking (`deepseek.status` `lastSkip.reason`): the
+#: engine's own reasons, then `context.Skip` codes.
+SKIP_REASONS = ("disabled", "misconfigured", "paused", "excluded", "disabledLanguage",
+                "midWord", "textRight", "tooLarge")
+
+
 @dataclass(frozen=True)
 class LastSkip:
     """The last request that got no suggestion without asking, and why."""
@@ -203,6 +209,11 @@ class _Flight:
     ready: asyncio.Event = field(default_factory=asyncio.Event)  # an answer can be given
     waiters: int = 0
     answered: bool = False
+    dropped: bool = False  # cancelled because nobody could use it any more
+
+
+class _Superseded(Exception):
+    """The call a request waited for was cancelled by a newer keystroke."""
 
 
 @dataclass
@@ -329,7 +340,11 @@ class CompletionEngine:
         if answer is not None:
             self.stats.typeahead_hits += 1
             return self._showing(answer)
-        if self.options.typeahead and await self._join_flight(doc, query):
+        try:
+            joined = self.options.typeahead and await self._join_flight(doc, query)
+        except _Superseded:
+            return None
+        if joined:
             answer = self._typeahead(doc, query)
             if answer is not None:
                 self.stats.flight_hits += 1
@@ -470,11 +485,14 @@ class CompletionEngine:
 
     async def _join_flight(self, doc: _Document, q: CompletionQuery) -> bool:
         """Wait for the document's upstream call if the user only typed at its anchor since
-        (True once it can answer); cancel it at once if they did anything else."""
+        (True once it can answer); cancel it at once if they did anything else. Raises
+        `_Superseded` when the call is cancelled while this request waits (a newer keystroke
+        diverged from it: this request is stale)."""
         flight = doc.flight
         if flight is None or flight.task is None or flight.task.done():
             return False
-        if flight.anchor.typed(q) is None:
+        typed = flight.anchor.typed(q)
+        if typed is None or ("\n" in typed and flight.plan.mode == "single"):
             self._drop_flight(doc)  # diverged: nobody can use it; the connection closes now
             return False
         flight.waiters += 1
@@ -485,11 +503,14 @@ class CompletionEngine:
             raise  # the client cancelled this request
         finally:
             flight.waiters -= 1
+        if flight.dropped:
+            raise _Superseded
         return True
 
     def _drop_flight(self, doc: _Document) -> None:
         flight, doc.flight = doc.flight, None
         if flight is not None and flight.task is not None and not flight.task.done():
+            flight.dropped = True
             flight.task.cancel()
 
     def _release(self, doc: _Document, flight: _Flight) -> None:
@@ -610,7 +631,7 @@ class CompletionEngine:
             self.cache.put(key, result)
         if doc is not None and flight is not None:
             self._remember_at(doc, flight.anchor, plan, result, settings, lead=flight.lead,
-                              complete=True)
+                              complete=True, flight=flight)
         return result
 
     async def _call(self, plan: FimPlan, settings: Settings, doc: _Document | None,
@@ -667,12 +688,14 @@ class CompletionEngine:
         return suggestion.text, suggestion.replace_suffix_chars
 
     def _remember_at(self, doc: _Document, anchor: _Anchor, plan: FimPlan, result: FimResult,
-                     settings: Settings, *, lead: str = "", complete: bool) -> None:
-        """Keep a (possibly partial) answer as the document's known suggestion at `anchor`,
-        unless a suggestion for a later cursor position is already there."""
+                     settings: Settings, *, lead: str = "", complete: bool,
+                     flight: _Flight | None = None) -> None:
+        """Keep a (possibly partial) answer as the document's known suggestion at `anchor`:
+        the answer of the current request, or of the document's current call (a call that
+        was cancelled meanwhile has nothing to say any more)."""
+        if flight is not None and doc.flight is not flight:
+            return
         current = doc.shown
-        if current is not None and current.anchor.offset > anchor.offset:
-            return  # a suggestion for a later cursor position is already there
         suggestion = self._suggestion(plan, result, settings)
         if suggestion is None:
             if complete:
@@ -725,7 +748,8 @@ class _EarlyAnswer:
     def _remember(self) -> None:
         partial = FimResult(self._lines, "early_answer", Usage(), logprobs=self._logprobs)
         self._engine._remember_at(self._doc, self._flight.anchor, self._plan, partial,
-                                  self._settings, lead=self._flight.lead, complete=False)
+                                  self._settings, lead=self._flight.lead, complete=False,
+                                  flight=self._flight)
 
     def _answer(self) -> None:
         self._remember()
