@@ -345,12 +345,6 @@ async def test_the_first_answer_of_a_session_is_cached(start_server, sim):
     assert len(fim_requests(sim)) == 1
 
 
-CACHE_HIT_DROPPED = (
-    "engine bug: a cached answer, or an upstream answer, for a position before the one of "
-    "the suggestion known is counted but not shown (`_remember_at` keeps the later one)")
-
-
-@pytest.mark.xfail(strict=True, reason=CACHE_HIT_DROPPED)
 async def test_the_cache_answers_the_same_request_after_an_undo(start_server, sim):
     """Type a letter the suggestion does not start with (a new suggestion there), undo it: the
     document and cursor are as before, the suggestion known is for a later position (type-ahead
@@ -379,7 +373,6 @@ async def test_the_cache_answers_the_same_request_after_an_undo(start_server, si
     assert len(fim_requests(sim)) == 3
 
 
-@pytest.mark.xfail(strict=True, reason=CACHE_HIT_DROPPED)
 async def test_the_cache_answers_when_the_cursor_comes_back(start_server, sim):
     """Ask on line 2, then on line 3 (a suggestion for a later position), then on line 2
     again: only the cache can answer it, and no request is made."""
@@ -403,7 +396,6 @@ async def test_the_cache_answers_when_the_cursor_comes_back(start_server, sim):
     assert len(fim_requests(sim)) == 3
 
 
-@pytest.mark.xfail(strict=True, reason=CACHE_HIT_DROPPED)
 async def test_a_suggestion_further_down_does_not_hide_the_one_asked_for_above(
         start_server, sim):
     """Ghost text on line 4, then the user moves up to line 2 and pauses: the answer asked for
