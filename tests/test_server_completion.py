@@ -328,10 +328,9 @@ async def test_the_cache_answers_after_the_cursor_visited_a_word(start_server, s
     assert len(fim_requests(sim)) == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: the cache key is taken before the call, when `auto` has not named the model "
-    "yet (None), so the session's first answer is cached under a key never looked up again"))
 async def test_the_first_answer_of_a_session_is_cached(start_server, sim):
+    """With `auto`, the model is named only once the first call resolved it: the answer is
+    cached under that model, where the next lookup finds it."""
     sim.script(Rule(path=FIM, text="total = sum(values)"))
     editor = await start_server()
     editor.open(PY, "values = [1, 2, 3]\n")
