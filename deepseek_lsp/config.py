@@ -287,9 +287,10 @@ class Settings:
     prices: Prices = setting(
         "prices", "prices", Prices(), "Prices per million tokens, for cost estimates only.")
     debounce_ms: int = setting(
-        "debounceMs", "integer", 150, "Mid-line, wait this long after the last keystroke "
-        "before asking the API. Where a pause is likely (a new line, after an opener, `=` or "
-        "`,`, after accepting a suggestion) the server asks at once.", minimum=0, maximum=2000)
+        "debounceMs", "integer", 100, "Wait at least this long after the last keystroke "
+        "(counted from the edit, not from the editor's request) before asking the API "
+        "mid-line or after a block opener. On a fresh line and right after accepting a "
+        "suggestion the server asks at once.", minimum=0, maximum=2000)
     adaptive_debounce: bool = setting(
         "adaptiveDebounce", "boolean", True, "Mid-line, wait longer than `debounceMs` for a "
         "typist whose gaps between keystrokes are longer: until a gap clearly longer than "

@@ -68,8 +68,8 @@ ORPHAN_GRACE_S = 0.15
 #: A multi-line answer is given this long after its first line is complete, with the lines
 #: complete by then (or at once when the block is complete); the rest keeps streaming.
 EARLY_ANSWER_S = 0.05
-#: On a line where the model just had nothing (sure) to offer, ask again mid-line only after
-#: a pause at least this long: typing on there is not worth a request per word.
+#: On a line where the model just guessed (its answer hidden as unsure), ask again mid-line
+#: only after a pause at least this long: typing on there is not worth a request per word.
 QUIET_WAIT_S = 0.45
 #: Alternatives asked for when the user invokes a suggestion explicitly.
 MAX_ALTERNATIVES = 3
@@ -212,7 +212,7 @@ class _Document:
     flight: _Flight | None = None
     pending: asyncio.Future[object] | None = None  # a request waiting out its wait
     accepted_at: float = -1.0  # when the user last completed a suggestion
-    quiet: _Anchor | None = None  # where the model last had nothing (sure) to offer
+    quiet: _Anchor | None = None  # where the model last guessed (its answer hidden)
 
 
 class TypingRhythm:
@@ -229,7 +229,7 @@ class TypingRhythm:
     PERCENTILE = 0.9
     MIN_SAMPLES = 6
     MAX_S = 1.0
-    BREAK_S = 1.0  # longer gaps are breaks, not rhythm
+    BREAK_S = 0.5  # longer gaps are pauses (reading, thinking), not the rhythm of typing
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -386,7 +386,7 @@ class CompletionEngine:
         texts = [first.text]
         for variant, result in zip(variants, results, strict=True):
             if isinstance(result, FimResult):
-                suggestion = self._suggestion(variant, result, settings)
+                suggestion, _ = self._suggestion(variant, result, settings)
                 if suggestion is not None and suggestion[0] not in texts:
                     texts.append(suggestion[0])
         shown = doc.shown
@@ -528,7 +528,7 @@ class CompletionEngine:
         if last_edit is not None and doc.accepted_at >= last_edit:
             return 0.0
         quiet = doc.quiet.typed(q) if doc.quiet is not None else None
-        if quiet is not None and "\n" not in quiet:  # on the line the model had nothing for
+        if quiet is not None and "\n" not in quiet:  # on the line the model guessed on
             target = max(QUIET_WAIT_S, doc.rhythm.target_s(minimum, settings.adaptive_debounce))
         elif not plan.line_prefix.strip():
             return 0.0
@@ -663,19 +663,20 @@ class CompletionEngine:
                 early.stop()
 
     def _suggestion(self, plan: FimPlan, result: FimResult,
-                    settings: Settings) -> tuple[str, int] | None:
-        """The text to show for a raw answer, and how many characters after the cursor it
-        replaces; None when nothing is worth showing (post-processing, confidence)."""
+                    settings: Settings) -> tuple[tuple[str, int] | None, bool]:
+        """The text to show for a raw answer and how many characters after the cursor it
+        replaces (None when nothing is worth showing), and whether that is because the
+        model was unsure of it (the confidence check)."""
         raw = confident_text(result.text, result.logprobs, settings.min_confidence)
         if raw is None:
             self.stats.unsure_hidden += 1
-            return None
+            return None, True
         if raw != result.text:
             self.stats.unsure_cut += 1
         suggestion = postprocess(raw, plan.postprocess_context)
         if suggestion is None:
-            return None
-        return suggestion.text, suggestion.replace_suffix_chars
+            return None, False
+        return (suggestion.text, suggestion.replace_suffix_chars), False
 
     def _remember_at(self, doc: _Document, anchor: _Anchor, plan: FimPlan, result: FimResult,
                      settings: Settings, *, lead: str = "", complete: bool,
@@ -686,10 +687,11 @@ class CompletionEngine:
         if flight is not None and doc.flight is not flight:
             return
         current = doc.shown
-        suggestion = self._suggestion(plan, result, settings)
+        suggestion, unsure = self._suggestion(plan, result, settings)
         if suggestion is None:
             if complete:
-                doc.quiet = anchor
+                if unsure:  # a guess: ask again on this line only at a real pause
+                    doc.quiet = anchor
                 if current is None or current.anchor == anchor:
                     doc.shown = None
             return
