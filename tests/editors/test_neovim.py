@@ -13,18 +13,22 @@ tests skip, unless $DEEPSEEK_LSP_REQUIRE_EDITORS is set (CI), where they fail.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import editor_pauses
 import pytest
 
 from deepseek_lsp import __version__
 from deepseek_lsp.simulator import Rule
+from deepseek_lsp.simulator.fim_model import fim_completion
 
 pytestmark = pytest.mark.editor
 
@@ -57,9 +61,7 @@ def find_nvim(version: str) -> str | None:
     return None
 
 
-@pytest.fixture(params=["0.11", "0.12"])
-def nvim(request: pytest.FixtureRequest) -> str:
-    version = request.param
+def nvim_or_skip(version: str) -> str:
     path = find_nvim(version)
     if path is None:
         env_var, _, pip_spec = BINARIES[version]
@@ -74,27 +76,54 @@ def nvim(request: pytest.FixtureRequest) -> str:
     return path
 
 
+@pytest.fixture(params=["0.11", "0.12"])
+def nvim(request: pytest.FixtureRequest) -> str:
+    return nvim_or_skip(request.param)
+
+
+@dataclass(frozen=True)
+class Ghost:
+    """A Neovim and the ghost text it draws: the plugin's own (the default, 0.11 and 0.12)
+    or Neovim 0.12's `vim.lsp.inline_completion` (`ghost_text.native = true`)."""
+
+    nvim: str
+    native: bool
+
+    def options(self, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"settings": QUICK if settings is None else settings,
+                "ghost_text": {"native": self.native}}
+
+
+@pytest.fixture(params=["0.11", "0.12", "0.12-native"])
+def ghost(request: pytest.FixtureRequest) -> Ghost:
+    """For the ghost-text tests: both Neovims with the plugin's renderer, and 0.12's own."""
+    version, _, native = request.param.partition("-")
+    return Ghost(nvim_or_skip(version), native=bool(native))
+
+
 def lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid Lua string literal for our paths
 
 
+# `options` is a JSON object: setup()'s options but `cmd`.
 PLUGIN_SETUP = """
 vim.opt.rtp:prepend({plugin})
-require('deepseek').setup({{
-  cmd = {{ {python}, '-m', 'deepseek_lsp' }},
-  settings = {{ debounceMs = 0 }},
-}})
+local opts = vim.json.decode({options})
+opts.cmd = {{ {python}, '-m', 'deepseek_lsp' }}
+require('deepseek').setup(opts)
 """
 
 # The `packadd` install from docs/neovim.md: the plugin linked into a pack directory.
 PACKADD_SETUP = """
 vim.opt.packpath:prepend({packroot})
 vim.cmd.packadd('deepseek')
-require('deepseek').setup({{
-  cmd = {{ {python}, '-m', 'deepseek_lsp' }},
-  settings = {{ debounceMs = 0 }},
-}})
+local opts = vim.json.decode({options})
+opts.cmd = {{ {python}, '-m', 'deepseek_lsp' }}
+require('deepseek').setup(opts)
 """
+
+#: The tests' server settings: no wait before asking, so that tests are quick.
+QUICK = {"debounceMs": 0}
 
 # The "plain vim.lsp.config" setup from docs/neovim.md, with the server run from this checkout.
 PLAIN_SETUP = """
@@ -128,23 +157,36 @@ end
 def run_nvim(
     nvim: str, tmp_path: Path, sim: Any, scenario: str, *, text: str = ADD_PY,
     filename: str = "calc.py", install: str = "rtp", timeout: float = 45,
+    options: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
+    files: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run one Lua scenario in headless Neovim; returns the JSON the harness wrote.
 
     `install`: "rtp" (plugin on the runtimepath), "packadd" (linked into a pack directory)
-    or "none" (plain vim.lsp.config, no plugin).
+    or "none" (plain vim.lsp.config, no plugin). `options`: setup()'s options (default: the
+    quick server settings); `inputs`: JSON the scenario reads with `h.input()`; `files`: more
+    files in the workspace.
     """
     work = tmp_path / "work"
     work.mkdir()
+    (work / ".git").mkdir()  # the workspace root
     (work / filename).write_text(text)
+    for name, content in (files or {}).items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / name).write_text(content)
     out = tmp_path / "result.json"
+    input_file = tmp_path / "input.json"
+    input_file.write_text(json.dumps(inputs or {}))
+    if options is None:
+        options = {"settings": QUICK}
     packroot = tmp_path / "packroot"
     if install == "packadd":
         (packroot / "pack" / "deepseek" / "opt").mkdir(parents=True)
         (packroot / "pack" / "deepseek" / "opt" / "deepseek").symlink_to(PLUGIN)
     template = {"rtp": PLUGIN_SETUP, "packadd": PACKADD_SETUP, "none": PLAIN_SETUP}[install]
     setup = template.format(plugin=lua_string(str(PLUGIN)), python=lua_string(sys.executable),
-                            packroot=lua_string(str(packroot)))
+                            packroot=lua_string(str(packroot)),
+                            options=lua_string(json.dumps(options)))
     init = tmp_path / "init.lua"
     init.write_text(
         "vim.g.loaded_python3_provider = 0\n"
@@ -157,6 +199,7 @@ def run_nvim(
         "DEEPSEEK_BASE_URL": sim.base_url,
         "DEEPSEEK_API_KEY": TEST_KEY,
         "DEEPSEEK_TEST_OUT": str(out),
+        "DEEPSEEK_TEST_INPUT": str(input_file),
         "DEEPSEEK_TEST_DEADLINE_MS": str(int((timeout - 10) * 1000)),
         "HOME": str(tmp_path),
         # Neovim's and the server's files (lsp.log, answer pages) stay in the test's directory.
@@ -182,10 +225,10 @@ def fim_prompts(sim: Any) -> list[str]:
 
 
 def test_typing_shows_the_suggestion_and_typing_through_keeps_it(
-    nvim: str, tmp_path: Path, sim: Any
+    ghost: Ghost, tmp_path: Path, sim: Any
 ) -> None:
     sim.script(Rule(path=FIM, text="urn a + b"))
-    result = run_nvim(nvim, tmp_path, sim, "type_through.lua")
+    result = run_nvim(ghost.nvim, tmp_path, sim, "type_through.lua", options=ghost.options())
     seen = result["observations"]
 
     assert seen["shown"]["inline"] == "urn a + b", seen
@@ -201,12 +244,12 @@ def test_typing_shows_the_suggestion_and_typing_through_keeps_it(
 
 
 def test_accept_inserts_the_whole_multiline_suggestion(
-    nvim: str, tmp_path: Path, sim: Any
+    ghost: Ghost, tmp_path: Path, sim: Any
 ) -> None:
     body = "total = 0\n    for x in xs:\n        total += x\n    return total"
     sim.script(Rule(path=FIM, text=body))
-    result = run_nvim(nvim, tmp_path, sim, "accept_multiline.lua",
-                      text="def total(xs):\n    \n")
+    result = run_nvim(ghost.nvim, tmp_path, sim, "accept_multiline.lua",
+                      text="def total(xs):\n    \n", options=ghost.options())
     seen = result["observations"]
 
     assert seen["shown"]["inline"] == "total = 0", seen
@@ -221,9 +264,9 @@ def test_accept_inserts_the_whole_multiline_suggestion(
     assert seen["cursor"] == [5, len("    return total")]
 
 
-def test_dismiss_and_partial_accepts(nvim: str, tmp_path: Path, sim: Any) -> None:
+def test_dismiss_and_partial_accepts(ghost: Ghost, tmp_path: Path, sim: Any) -> None:
     sim.script(Rule(path=FIM, text="urn a + b"))
-    result = run_nvim(nvim, tmp_path, sim, "partial_accept.lua")
+    result = run_nvim(ghost.nvim, tmp_path, sim, "partial_accept.lua", options=ghost.options())
     seen = result["observations"]
 
     assert seen["after_dismiss"] is None
@@ -315,11 +358,12 @@ def test_refactor_applies_the_edit_to_the_buffer(nvim: str, tmp_path: Path, sim:
 
 
 def test_tab_after_typing_the_suggestion_through_inserts_indentation(
-    nvim: str, tmp_path: Path, sim: Any
+    ghost: Ghost, tmp_path: Path, sim: Any
 ) -> None:
     """<Tab> inserts only what is left of the suggestion; with nothing left, it indents."""
     sim.script(Rule(path=FIM, match="return a + b", text=""), Rule(path=FIM, text="urn a + b"))
-    result = run_nvim(nvim, tmp_path, sim, "tab_after_type_through.lua")
+    result = run_nvim(ghost.nvim, tmp_path, sim, "tab_after_type_through.lua",
+                      options=ghost.options())
     seen = result["observations"]
 
     assert seen["line_after_u_tab"] == "    return a + b", seen
@@ -332,12 +376,12 @@ def test_tab_after_typing_the_suggestion_through_inserts_indentation(
 
 
 def test_tab_after_typing_into_a_multiline_suggestion_inserts_the_rest(
-    nvim: str, tmp_path: Path, sim: Any
+    ghost: Ghost, tmp_path: Path, sim: Any
 ) -> None:
     body = "total = 0\n    for x in xs:\n        total += x\n    return total"
     sim.script(Rule(path=FIM, match="total = 0\n    for", text=""), Rule(path=FIM, text=body))
-    result = run_nvim(nvim, tmp_path, sim, "tab_after_multiline_typing.lua",
-                      text="def total(xs):\n    \n")
+    result = run_nvim(ghost.nvim, tmp_path, sim, "tab_after_multiline_typing.lua",
+                      text="def total(xs):\n    \n", options=ghost.options())
     seen = result["observations"]
 
     assert seen["shown"]["inline"] == "total = 0", seen
@@ -395,3 +439,34 @@ def test_status_says_why_the_last_request_was_skipped(
     assert seen["result"].get("lastSkip", {}).get("reason") == "disabled", seen["result"]
     assert "last skipped: disabled (calc.py)" in seen["status"], seen["status"]
     assert not sim.requests(FIM)
+
+
+# -- last keystroke → ghost text ---------------------------------------------------------------
+
+
+def test_pause_to_ghost_text(ghost: Ghost, tmp_path: Path, sim: Any) -> None:
+    """The session of editor_pauses.py at 90 ms between keys, upstream 150 ms to the first
+    token, the server's default settings: the right ghost text shows at every pause. Prints the
+    split of last keystroke → ghost text (not asserted: timings are for the table)."""
+    sim.configure(ttft_ms=editor_pauses.TTFT_MS)
+    sim.fake.fim_model = editor_pauses.Oracle()
+    plan = editor_pauses.pauses()
+    try:
+        result = run_nvim(
+            ghost.nvim, tmp_path, sim, "pauses.lua", text=editor_pauses.BASE + "\n",
+            filename=editor_pauses.FILENAME, timeout=120, options=ghost.options(settings={}),
+            inputs={"pauses": [dataclasses.asdict(p) for p in plan],
+                    "key_gap_ms": editor_pauses.KEY_GAP_MS,
+                    "read_ms": editor_pauses.READ_MS},
+        )
+    finally:
+        sim.fake.fim_model = fim_completion
+    seen = result["observations"]
+    assert seen["native"] is ghost.native
+    missing = [(p["expect"], p["seen"]) for p in seen["pauses"] if p["ghost"] is None]
+    assert not missing, missing
+    measured = [editor_pauses.Measured(p["kind"], p["key"], p["ghost"], p["sent"])
+                for p in seen["pauses"]]
+    editor_pauses.attach_requests(measured, sim.requests(FIM))
+    renderer = "Neovim's own ghost text" if ghost.native else "the plugin's ghost text"
+    print("\n" + editor_pauses.table(f"Neovim {result['nvim_version']}, {renderer}", measured))
