@@ -277,6 +277,45 @@ def test_dismiss_and_partial_accepts(ghost: Ghost, tmp_path: Path, sim: Any) -> 
     assert seen["line_after_line"] == "    return a + b"
 
 
+def test_next_and_previous_cycle_through_alternatives(
+    ghost: Ghost, tmp_path: Path, sim: Any
+) -> None:
+    """<M-]> asks explicitly (triggerKind Invoked): the server answers with three suggestions
+    (the one shown, a line and a block) and the keys cycle through them with "(i/N)"; typing
+    keeps the chosen alternative."""
+    at = "(a, b):\n    \n"  # the cursor on the empty line of the body
+    line, block = "x = a - b", "x = a - b\n    return x"
+    sim.script(Rule(path=FIM, match=at, text="return a + b", times=1),  # the automatic request
+               Rule(path=FIM, match=at, text=block))  # the alternatives: a line and a block
+    result = run_nvim(ghost.nvim, tmp_path, sim, "alternatives.lua", options=ghost.options(),
+                      inputs={"choose": {"inline": line, "lines": []}, "type": "x = a",
+                              "cycle_after_typing": not ghost.native})
+    seen = result["observations"]
+
+    assert not result["timeouts"], json.dumps(seen)
+    assert seen["automatic"]["inline"] == "return a + b" and seen["automatic"].get("hint") is None
+    cycle = seen["cycle"]
+    assert [c.get("hint") for c in cycle] == [" (2/3)", " (3/3)", " (1/3)", " (3/3)"], cycle
+    shown = [(c["inline"], c["lines"]) for c in cycle[:3]]
+    assert sorted(shown) == [("return a + b", []), ("x = a - b", []),
+                             ("x = a - b", ["    return x"])], shown
+    assert shown[2] == ("return a + b", []), "the third press is back at the first"
+    assert (cycle[3]["inline"], cycle[3]["lines"]) == shown[1], "<M-[> goes back"
+    # One automatic request and two for the alternatives; cycling asks nothing more.
+    assert len(sim.requests(FIM)) == 3, [r.json["prompt"][-12:] for r in sim.requests(FIM)]
+    # Typing the start of the chosen line keeps it.
+    assert (seen["chosen"]["inline"], seen["chosen"]["lines"]) == (line, [])
+    assert seen["line"] == "    x = a"
+    assert (seen["after_typing"]["inline"], seen["after_typing"]["lines"]) == (" - b", [])
+    assert len(sim.requests(FIM)) == 3, "typing through an alternative asks nothing"
+    if not ghost.native:
+        # The first suggestion no longer matches: the other two are left to cycle through.
+        assert seen["after_typing"].get("hint") == " (1/2)", seen["after_typing"]
+        other = seen["cycled_after_typing"]
+        assert (other["inline"], other["lines"], other["hint"]) == (
+            " - b", ["    return x"], " (2/2)"), other
+
+
 def test_ask_on_a_visual_selection_streams_the_answer(
     nvim: str, tmp_path: Path, sim: Any
 ) -> None:
