@@ -43,6 +43,11 @@ function M.client_config()
   if opts.ghost_text.enabled then
     capabilities.textDocument.inlineCompletion = { dynamicRegistration = false }
   end
+  -- Neovim applies `documentChanges` (with CreateFile) but does not say so; Write tests needs
+  -- it to create the test file.
+  capabilities.workspace = capabilities.workspace or {}
+  capabilities.workspace.workspaceEdit = capabilities.workspace.workspaceEdit or {}
+  capabilities.workspace.workspaceEdit.documentChanges = true
   if opts.capabilities then
     capabilities = vim.tbl_deep_extend('force', capabilities, opts.capabilities)
   end
@@ -64,6 +69,12 @@ function M.client_config()
     handlers = {
       ['window/showMessage'] = function(err, params, ctx)
         return require('deepseek.commands').show_message(err, params, ctx)
+      end,
+      -- Files the server opens (the test file Write tests created) go in a code window, not
+      -- in the answer window.
+      ['window/showDocument'] = function(err, params, ctx)
+        require('deepseek.ui').leave_answer_window()
+        return vim.lsp.handlers['window/showDocument'](err, params, ctx)
       end,
     },
     -- A root_dir function lets us skip disabled filetypes while attaching to all others
