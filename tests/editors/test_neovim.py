@@ -131,6 +131,7 @@ vim.lsp.config('deepseek', {{
   cmd = {{ {python}, '-m', 'deepseek_lsp' }},
   root_markers = {{ '.git' }},
   settings = {{ deepseek = {{ debounceMs = 0 }} }},
+  flags = {{ debounce_text_changes = 0 }},
 }})
 vim.lsp.enable('deepseek')
 if vim.lsp.inline_completion then

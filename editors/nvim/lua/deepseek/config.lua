@@ -36,8 +36,9 @@ M.defaults = {
     -- keystroke before it asks: ghost text comes later than with the plugin's (see
     -- docs/performance.md, "Real editors").
     native = false,
-    -- The plugin's wait before asking; the server waits from the last change itself.
-    debounce_ms = 30,
+    -- The plugin's wait before asking. None: the server waits itself, counted from the last
+    -- change (none at all on a fresh line), so a wait here would only come on top of it.
+    debounce_ms = 0,
     hl_group = 'DeepSeekSuggestion',
     -- The "(2/3)" after a suggestion when there are alternatives.
     count_hl_group = 'DeepSeekSuggestionCount',

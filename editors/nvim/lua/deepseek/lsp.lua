@@ -58,6 +58,9 @@ function M.client_config()
     cmd_env = opts.cmd_env,
     filetypes = opts.filetypes,
     capabilities = capabilities,
+    -- Send each edit at once (Neovim waits up to 150 ms by default, sending several together):
+    -- the server times its wait from the last edit and learns the typing rhythm from them.
+    flags = { debounce_text_changes = 0 },
     -- The server reads initializationOptions first and pulls `workspace/configuration`
     -- section `deepseek` after; Neovim answers the pull from `settings`. The answer window
     -- shows every answer, so the server need not write answer pages (Markdown files it
