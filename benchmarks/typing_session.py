@@ -119,6 +119,7 @@ CONFIGS = [
 ]
 
 #: Kinds of pause, by where the typist stopped.
+DEBUG_WRONG = False
 FIRST, AFTER_ENTER, MID_LINE, AFTER_ACCEPT = (
     "first of the session", "line end (after Enter)", "mid-line", "after an accept")
 KINDS = (MID_LINE, AFTER_ENTER, FIRST, AFTER_ACCEPT)
@@ -283,6 +284,8 @@ async def play(config: Config, *, intent: str = INTENT, speed: float = 1.0, seed
             if pause is not None and pause[0].latency_ms is None:
                 pause[0].latency_ms = (time.monotonic() - pause[1]) * 1000 * speed
                 pause[0].wrong = not intent[typed:].startswith(shown[1])
+                if pause[0].wrong and DEBUG_WRONG:
+                    print("WRONG", repr(intent[typed:typed+40]), repr(shown[1][:40]))
 
         while typed < len(intent):
             ghost = shown[1] if shown and shown[0] == typed else None
@@ -312,6 +315,8 @@ async def play(config: Config, *, intent: str = INTENT, speed: float = 1.0, seed
                 kind = (FIRST if not result.pauses else AFTER_ACCEPT if accepted
                         else AFTER_ENTER if intent[typed - 1] == "\n" else MID_LINE)
                 result.pauses.append(Pause(kind))
+                if DEBUG_WRONG:
+                    print("PAUSE", kind, typed, repr(intent[max(0, typed - 30):typed]))
                 pause = (result.pauses[-1], asked)
             pending = asyncio.ensure_future(engine.complete(query()))
             pending.add_done_callback(lambda t, at=typed: on_answer(t, at))

@@ -319,7 +319,9 @@ async def did_change_configuration(
 
 @server.feature(lsp.SHUTDOWN)
 async def shutdown(ls: DeepSeekLanguageServer, _params: None) -> None:
-    """Close the HTTP connections."""
+    """Close the HTTP connections (a warm-up still running is cancelled first)."""
+    if ls._warming is not None:
+        ls._warming.cancel()
     await ls.backend.aclose()
 
 

@@ -96,6 +96,20 @@ async def wait_until(check: Callable[[], Any], timeout: float = 5.0) -> Any:
         await asyncio.sleep(0.02)
 
 
+async def wait_for_status(editor: Editor, check: Callable[[dict[str, Any]], Any],
+                          timeout: float = 5.0) -> dict[str, Any]:
+    """Ask `deepseek.status` until `check` holds for it (a settings change is applied once
+    the server has pulled `workspace/configuration`); returns that status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = await editor.command("deepseek.status")
+        if check(status):
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"status never matched: {status}")
+        await asyncio.sleep(0.02)
+
+
 def progress_kinds(editor: Editor, token: Any) -> list[str]:
     return [v.kind for v in editor.client.progress_reports.get(token, [])]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 
 import pytest
@@ -89,14 +90,18 @@ def test_uses_thinking_flag(model: str, expected: bool) -> None:
 class FakeClient:
     """Just `list_models`, counting calls; the e2e tests use the real client."""
 
-    def __init__(self, ids: list[str] | None, delay_s: float = 0.0) -> None:
+    def __init__(self, ids: list[str] | None, delay_s: float = 0.0,
+                 gate: asyncio.Event | None = None) -> None:
         self.ids = ids
         self.delay_s = delay_s
+        self.gate = gate  # when given, every answer waits until it is set
         self.calls = 0
 
     async def list_models(self, *, deadline_s: float = 10.0) -> list[Model]:
         self.calls += 1
         await asyncio.sleep(self.delay_s)
+        if self.gate is not None:
+            await self.gate.wait()
         if self.ids is None:
             raise APIConnectionError("unreachable")
         return [Model(i) for i in self.ids]
@@ -129,13 +134,22 @@ async def test_auto_asks_once_and_concurrent_first_calls_share_the_request() -> 
 
 
 async def test_a_cancelled_caller_does_not_cancel_the_shared_discovery() -> None:
-    client = FakeClient(LEGACY, delay_s=0.05)
+    gate = asyncio.Event()
+    client = FakeClient(LEGACY, gate=gate)
     r = resolver(client)
     first = asyncio.ensure_future(r.fim_model("auto"))
     second = asyncio.ensure_future(r.chat_model("auto", reasoning=True))
-    await asyncio.sleep(0.01)
+    for _ in range(100):  # until both callers wait on the one discovery
+        if client.calls:
+            break
+        await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert client.calls == 1 and not second.done()
     first.cancel()
-    assert await second == "deepseek-reasoner"
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    gate.set()
+    assert await asyncio.wait_for(second, 5) == "deepseek-reasoner"
     assert r.discovered == LEGACY and client.calls == 1
 
 

@@ -40,5 +40,7 @@ def test_chat_says_when_the_answer_was_cut(sim):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("word word")
     assert "the answer was cut at 8,192 tokens" in result.stderr
-    as_json = json.loads(run(sim, "chat", "Tell me everything.", "--json").stdout)
+    result = run(sim, "chat", "Tell me everything.", "--json")
+    assert result.returncode == 0, result.stderr
+    as_json = json.loads(result.stdout)
     assert as_json["finishReason"] == "length" and as_json["cutAtTokens"] == 8192

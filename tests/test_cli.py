@@ -54,7 +54,8 @@ def test_stdio_flag_is_accepted(sim):
     """vscode-languageclient adds `--stdio` when a client asks for the stdio transport."""
     proc = subprocess.run([sys.executable, "-m", "deepseek_lsp", "--stdio"], input="",
                           capture_output=True, text=True, timeout=30)
-    assert "unrecognized arguments" not in proc.stderr
+    assert proc.returncode == 0, proc.stderr  # served stdin until its end, then left
+    assert "unrecognized arguments" not in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_complete_prints_the_suggestion(sim, source):
@@ -106,7 +107,9 @@ def test_balance_and_models(sim):
     assert result.returncode == 0
     assert "deepseek-v4-flash  (auto FIM, auto chat)" in result.stdout
     sim.configure(generation="legacy")
-    assert "deepseek-chat  (auto FIM, auto chat)" in run(sim, "models").stdout
+    result = run(sim, "models")
+    assert result.returncode == 0, result.stderr
+    assert "deepseek-chat  (auto FIM, auto chat)" in result.stdout
 
 
 def test_chat_streams_an_answer(sim, source):

@@ -220,7 +220,7 @@ def test_at_column_zero_an_answer_may_begin_with_a_new_top_level_item() -> None:
     assert plan.params.stop == ("\n\n\n",)
     answer = "\n\ndef g(x):\n    return x\n\ndef h():\n    pass"
     suggestion = postprocess(answer, plan.postprocess_context)
-    assert suggestion is not None and suggestion.text == "def g(x):\n    return x"
+    assert suggestion is not None and suggestion.text == "\n\ndef g(x):\n    return x"
 
 
 def test_crlf_documents_get_crlf_stops_and_line_ending() -> None:
@@ -258,11 +258,11 @@ def test_prompt_is_header_plus_window_and_suffix_is_the_window_after() -> None:
     text = generated_source(2_000)
     settings = PLAIN.replace(prefix_tokens=500, suffix_tokens=200)
     headers = set()
-    for offset in (0, 15, 4_000, 50_000, len(text) // 2, len(text) - 1, len(text)):
+    for near in (0, 15, 4_000, 50_000, len(text) // 2, len(text) - 1, len(text)):
+        offset = text.find("\n", near) if near < len(text) else near  # a line's end: no skip
         plan = build_fim_request(text, offset, path="big.py", language_id="python",
                                  settings=settings)
-        if isinstance(plan, Skip):
-            continue
+        assert isinstance(plan, FimPlan), (offset, plan)
         header = header_line("big.py", "python")
         headers.add(plan.params.prompt[: len(header)])
         assert plan.params.prompt == header + text[plan.prefix_start:offset]
@@ -340,6 +340,29 @@ def test_typing_on_a_line_keeps_the_prompt_start_byte_identical() -> None:
         if before.prefix_start == after.prefix_start:  # the whole prompt up to the cursor line
             stable = len(before.params.prompt) - len(before.line_prefix)
             assert after.params.prompt[:stable] == before.params.prompt[:stable]
+
+
+def test_typing_lines_keeps_the_prompt_beginning_within_an_anchor_step() -> None:
+    """The wiring, not the helper: `build_fim_request` as the engine calls it, while a
+    60-line function is typed (Enter included) in the middle of a big file. While the cursor
+    stays within one anchor step, each prompt starts with the whole previous one (DeepSeek's
+    prefix cache hits); a window that slides with the cursor, even snapped to line starts,
+    drops a line at its top on nearly every new line."""
+    text = generated_source()
+    step = chars_for_tokens(PLAIN.prefix_tokens) // ANCHOR_STEPS
+    budget = step * ANCHOR_STEPS
+    offset = text.index("\n", len(text) // 3)  # the end of a line
+    body = "".join(f"\n    total_{i} = step(total_{i - 1}, {i})" for i in range(60))
+    sent: list[tuple[int, str]] = []  # (anchor step of the cursor, prompt)
+    for t, o in type_along(text, offset, body):
+        plan = build_fim_request(t, o, path="big.py", language_id="python", settings=PLAIN)
+        assert isinstance(plan, FimPlan), plan
+        sent.append((-((budget - o) // step), plan.params.prompt))
+    broken = [i for i, ((s1, p1), (s2, p2)) in enumerate(itertools.pairwise(sent))
+              if s1 == s2 and not p2.startswith(p1)]
+    assert broken == [], f"{len(broken)} prompt beginnings changed within an anchor step"
+    moves = sum(not p2.startswith(p1) for (_, p1), (_, p2) in itertools.pairwise(sent))
+    assert moves <= len(body) // step + 1
 
 
 def test_anchored_start_moves_far_less_often_than_a_sliding_window() -> None:

@@ -26,7 +26,7 @@ from tools import docgen
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
-PAGES = [*DOCS, ROOT / "README.md"]
+PAGES = [*DOCS, ROOT / "README.md", ROOT / "CONTRIBUTING.md"]
 VSCODE_MANIFEST = ROOT / "editors" / "vscode" / "package.json"
 
 # `deepseek.name` not preceded by a dot, slash or word character (so not `api.deepseek.com`).
@@ -149,24 +149,55 @@ async def test_completion_items_only_for_clients_without_inline_completion(
     assert labels == ([] if inline else ["return sum(values)"])
 
 
+#: `completion/engine.py:CompletionEngine.complete`: a module of the package and a name in it.
 CODE_REFERENCE = re.compile(r"`((?:[a-z_]+/)*[a-z_]+\.py):([A-Za-z_][\w.]*)`")
+#: `tests/test_docs.py`, `.ci/run`, `completion/engine.py`: a path in backticks.
+PATH_REFERENCE = re.compile(r"`(\.?[\w-]+(?:/[\w.-]+)+)`")
+PACKAGE = ROOT / "deepseek_lsp"
+#: Where a path in the docs is one of this repository's files: it begins with a top-level entry
+#: of the repository or of the package (`src/app.py`, `.kube/config` are examples, not ours).
+OUR_TOP_LEVEL = {p.name for p in ROOT.iterdir()} | {p.name for p in PACKAGE.iterdir()}
 
 
-@pytest.mark.parametrize("page", DOCS, ids=lambda p: p.name)
-def test_code_references_in_the_docs_exist(page):
-    """`completion/engine.py:CompletionEngine.complete` names a real attribute of the package."""
+def _code_references(page: Path) -> list[tuple[str, str]]:
+    return CODE_REFERENCE.findall(page.read_text(encoding="utf-8"))
+
+
+def _missing_code(path: str, qualname: str) -> bool:
     import importlib
 
-    missing = []
-    for path, qualname in CODE_REFERENCE.findall(page.read_text(encoding="utf-8")):
-        module_name = "deepseek_lsp." + path.removesuffix(".py").replace("/", ".")
-        try:
-            obj = importlib.import_module(module_name)
-            for part in qualname.split("."):
-                obj = getattr(obj, part)
-        except (ImportError, AttributeError):
-            missing.append(f"{path}:{qualname}")
+    module_name = "deepseek_lsp." + path.removesuffix(".py").replace("/", ".")
+    try:
+        obj = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        return True
+    return False
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_code_and_file_references_in_the_docs_exist(page):
+    """`completion/engine.py:CompletionEngine.complete` names a real attribute of the package,
+    and `tests/test_docs.py` or `completion/engine.py` a file of the repository or package."""
+    missing = [f"{path}:{name}" for path, name in _code_references(page)
+               if _missing_code(path, name)]
+    for path in PATH_REFERENCE.findall(page.read_text(encoding="utf-8")):
+        ours = path.split("/", 1)[0] in OUR_TOP_LEVEL
+        if ours and not (ROOT / path).exists() and not (PACKAGE / path).exists():
+            missing.append(path)
     assert not missing, f"{page.name} refers to code that does not exist: {missing}"
+
+
+def test_the_architecture_page_walks_through_the_code():
+    """The page that follows a keystroke through the modules names the code it describes, so
+    the check above has something to check there."""
+    references = set(_code_references(ROOT / "docs" / "architecture.md"))
+    assert len(references) >= 100
+    modules = {path for path, _ in references}
+    for part in ("server.py", "lsp_chat.py", "documents.py", "failures.py", "completion/",
+                 "chat/", "api/", "privacy/"):
+        assert sum(m.startswith(part) for m in modules) >= 1, part
 
 
 def _flat(text: str) -> str:

@@ -91,6 +91,13 @@ CASES = [
     ("py-dedent-in-body", "python", "def f():\n    a = 0\n    |\n",
      "b = 1\n    c = 2\nprint(c)", "b = 1\n    c = 2", 0),
     ("py-trailing-blank-lines", "python", "def f():\n    |\n", "a = 1   \n\n\n", "a = 1", 0),
+    # at column 0 the model's blank lines before a new item stay (PEP 8's two), at most two;
+    # on an indented blank line they would leave whitespace-only lines and are dropped
+    ("py-new-function-keeps-blank-lines", "python", "def f():\n    pass\n|",
+     "\n\ndef g():\n    pass", "\n\ndef g():\n    pass", 0),
+    ("py-at-most-two-blank-lines", "python", "x = 1\n|", "\n\n\n\ny = 2", "\n\ny = 2", 0),
+    ("py-indented-blank-lines-dropped", "python", "def f():\n    a = 1\n    |\n",
+     "\n    return a", "return a", 0),
     # JavaScript / TypeScript / JSX
     ("js-auto-closed-brace", "javascript", "function f() {|}\n",
      "\n  return 1;\n}", "\n  return 1;\n}", 1),

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import re
 import uuid
 
 import pytest
+from chat_helpers import wait_for_status
 from lsprotocol import types as lsp
 
+from deepseek_lsp.completion import chars_for_tokens
+from deepseek_lsp.completion.context import ANCHOR_STEPS
 from deepseek_lsp.demo import INLINE_CLIENT
 from deepseek_lsp.documents import UTF8, UTF16
 from deepseek_lsp.simulator import Rule
@@ -109,7 +114,32 @@ async def test_typing_through_a_suggestion_makes_no_new_requests(start_server, s
     assert len(fim_requests(sim)) == 1
 
 
+async def test_prompts_sent_while_typing_lines_keep_their_beginning(start_server, sim):
+    """DeepSeek's prefix cache hits only on a byte-identical beginning. Typing 40 lines below
+    200 lines of code, word by word with a request after each word: every prompt sent starts
+    with the whole previous one, except when the cursor enters a new anchor step (a quarter of
+    the prefix budget). A window sliding with the cursor, even cut at line starts, changes its
+    first line on nearly every new line."""
+    sim.script(Rule(path=FIM, text="pass"))  # something to show (nothing to show slows asking)
+    prefix_tokens = 200
+    editor = await start_server(init_options={"prefixTokens": prefix_tokens,
+                                              "adaptiveDebounce": False})
+    top = "".join(f"value_{i} = compute(item_{i}, {i})\n" for i in range(200))
+    editor.open(PY, top)
+    editor.move_to(len(top))
+    body = "".join(f"total_{i} = step(total_{i - 1}, {i})\n" for i in range(1, 41))
+    for word in re.findall(r"\w+|\W+", body):
+        editor.type(word)
+        await editor.ghost()
+    prompts = [r.json["prompt"] for r in fim_requests(sim)]
+    assert len(prompts) >= 100  # most words asked (the rest answered by type-ahead)
+    step = chars_for_tokens(prefix_tokens) // ANCHOR_STEPS
+    moves = sum(not later.startswith(earlier) for earlier, later in itertools.pairwise(prompts))
+    assert moves <= len(body) // step + 2, f"{moves} of {len(prompts)} prompts began anew"
+
+
 async def test_a_burst_of_keystrokes_makes_few_requests(start_server, sim):
+    sim.script(Rule(path=FIM, text="\n    return open(path).read()"))
     editor = await start_server(init_options={"debounceMs": 150})
     editor.open(PY, "import os\n\n")
     editor.move_to(len(editor.doc.text))
@@ -120,7 +150,9 @@ async def test_a_burst_of_keystrokes_makes_few_requests(start_server, sim):
         await asyncio.sleep(0.02)
     results = await asyncio.gather(*pending)
     assert len(fim_requests(sim)) <= 2
-    assert results[-1] is not None or len(fim_requests(sim)) == 1
+    # the pause after the burst shows the suggestion for where the typing stopped
+    assert results[-1] is not None
+    assert results[-1].insert_text == "\n    return open(path).read()"
     assert all(r is None for r in results[:-3])  # superseded requests get empty answers
 
 
@@ -149,17 +181,25 @@ async def test_unopened_documents_and_invalid_positions_are_answered(start_serve
             position=lsp.Position(0, 0),
             context=lsp.InlineCompletionContext(
                 trigger_kind=lsp.InlineCompletionTriggerKind.Invoked)))
-    assert not result or not result.items
+    assert result is None  # an answer, not an error: the editor logs nothing
     editor.open(PY, "a = 1\n")
-    for line, character in [(99, 0), (0, 500)]:
-        result = await editor.client.text_document_inline_completion_async(
+
+    async def ask(line, character):
+        return await editor.client.text_document_inline_completion_async(
             lsp.InlineCompletionParams(
                 text_document=lsp.TextDocumentIdentifier(PY),
                 position=lsp.Position(line, character),
                 context=lsp.InlineCompletionContext(
                     trigger_kind=lsp.InlineCompletionTriggerKind.Invoked)))
-        assert result is None or isinstance(result, lsp.InlineCompletionList)
-    assert len(fim_requests(sim)) <= 1  # only the clamped end-of-line position may ask
+
+    assert await ask(99, 0) is None  # a line past the end
+    assert fim_requests(sim) == []
+    # a character past the line's end means the line's end (LSP clamps it)
+    sim.script(Rule(path=FIM, text="  # one"))
+    (item,) = (await ask(0, 500)).items
+    assert item.insert_text == "  # one" and item.range.start == lsp.Position(0, 5)
+    assert fim_requests(sim)  # the alternatives of an invoked request are asked for there too
+    assert all(r.json["prompt"].endswith("a = 1") for r in fim_requests(sim))
 
 
 async def test_huge_line_is_bounded(start_server, sim):
@@ -193,12 +233,12 @@ async def test_settings_change_at_run_time(start_server, sim):
     editor.client.set_configuration({"deepseek": {"enable": False}})
     editor.client.workspace_did_change_configuration(
         lsp.DidChangeConfigurationParams(settings={"deepseek": {"enable": False}}))
-    await asyncio.sleep(0.3)
+    await wait_for_status(editor, lambda status: status["enabled"] is False)
     assert await editor.ghost() is None
     assert fim_requests(sim) == []
     editor.client.set_configuration({"deepseek": {"enable": True, "debounceMs": -1}})
     editor.client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(settings={}))
-    await asyncio.sleep(0.3)
+    await wait_for_status(editor, lambda status: status["enabled"] is True)
     await editor.ghost()
     assert len(fim_requests(sim)) == 1
     warnings = [m.message for m in editor.client.messages if "debounceMs" in m.message]
@@ -230,19 +270,164 @@ async def test_status_toggle_and_clear_cache(start_server, sim):
     editor.open(PY, "def f():\n    \n")
     editor.move_to(len("def f():\n    "))
     await editor.ghost()
-    await editor.ghost()  # same context: from the cache
+    await editor.ghost()  # the same position again: the suggestion known there
     status = await editor.command("deepseek.status")
     assert status["upstreamRequests"] == 1
-    assert status["cacheHits"] + status["typeAheadHits"] >= 1
+    assert status["typeAheadHits"] == 1
     assert status["model"] == "deepseek-v4-flash"
     assert status["promptTokens"] > 0
     toggled = await editor.command("deepseek.toggle")
     assert toggled["enabled"] is False
     editor.type(" ")
     assert await editor.ghost() is None
+    assert status["cacheEntries"] == 1
     await editor.command("deepseek.toggle")
     await editor.command("deepseek.clearCache")
     assert (await editor.command("deepseek.status"))["cacheEntries"] == 0
+
+
+def undo_typing(editor, count):
+    """Remove the `count` characters before the cursor in one change, as an undo does."""
+    doc = editor.doc
+    start = doc.position_at(editor.cursor - count, UTF16)
+    end = doc.position_at(editor.cursor, UTF16)
+    doc.apply_edit(start, end, "", UTF16)
+    editor._did_change(doc, [lsp.TextDocumentContentChangePartial(
+        range=lsp.Range(lsp.Position(*start), lsp.Position(*end)), text="")])
+    editor.cursor -= count
+
+
+async def name_the_model(editor, offset):
+    """Ask once at `offset`: the first call names the `auto` model, which is part of the
+    cache's key (see test_the_first_answer_of_a_session_is_cached)."""
+    editor.move_to(offset)
+    await editor.ghost()
+    assert (await editor.command("deepseek.status"))["model"] == "deepseek-v4-flash"
+
+
+async def test_the_cache_answers_after_the_cursor_visited_a_word(start_server, sim):
+    """Ask at the end of the file, click into a word (no request there: it forgets the known
+    suggestion), come back: only the cache can answer, and no request is made."""
+    sim.script(Rule(path=FIM, text="  # three values", times=1))
+    sim.script(Rule(path=FIM, text="total = sum(values)", times=1))
+    sim.script(Rule(path=FIM, text="print(values)"))
+    editor = await start_server()
+    editor.open(PY, "values = [1, 2, 3]\n")
+    await name_the_model(editor, len("values = [1, 2, 3]"))
+    end = len(editor.doc.text)
+    editor.move_to(end)
+    first = await editor.ghost()
+    assert first is not None and first.insert_text == "total = sum(values)"
+    editor.move_to(2)  # inside `values`
+    assert await editor.ghost() is None
+    editor.move_to(end)
+    again = await editor.ghost()
+    assert again is not None and again.insert_text == "total = sum(values)"
+    status = await editor.command("deepseek.status")
+    assert (status["cacheHits"], status["typeAheadHits"], status["upstreamRequests"]) == (1, 0, 2)
+    assert len(fim_requests(sim)) == 2
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine bug: the cache key is taken before the call, when `auto` has not named the model "
+    "yet (None), so the session's first answer is cached under a key never looked up again"))
+async def test_the_first_answer_of_a_session_is_cached(start_server, sim):
+    sim.script(Rule(path=FIM, text="total = sum(values)"))
+    editor = await start_server()
+    editor.open(PY, "values = [1, 2, 3]\n")
+    end = len(editor.doc.text)
+    editor.move_to(end)
+    assert await editor.ghost() is not None
+    editor.move_to(2)  # inside `values`: the known suggestion is forgotten
+    assert await editor.ghost() is None
+    editor.move_to(end)
+    assert await editor.ghost() is not None
+    assert len(fim_requests(sim)) == 1
+
+
+async def test_the_cache_answers_the_same_request_after_an_undo(start_server, sim):
+    """Type a letter the suggestion does not start with (a new suggestion there), undo it: the
+    document and cursor are as before, the suggestion known is for a later position (type-ahead
+    cannot answer), and the cache gives the first suggestion again without a request."""
+    sim.script(Rule(path=FIM, text="  # three values", times=1))
+    sim.script(Rule(path=FIM, text="total = sum(values)", times=1))
+    sim.script(Rule(path=FIM, text="rint(values)", times=1))
+    editor = await start_server()
+    editor.open(PY, "values = [1, 2, 3]\n")
+    await name_the_model(editor, len("values = [1, 2, 3]"))
+    editor.move_to(len(editor.doc.text))
+    first = await editor.ghost()
+    assert first is not None and first.insert_text == "total = sum(values)"
+    editor.type("p")
+    second = await editor.ghost()
+    assert second is not None and second.insert_text == "rint(values)"
+    before = await editor.command("deepseek.status")
+    undo_typing(editor, 1)
+    again = await editor.ghost()
+    assert again is not None and again.insert_text == "total = sum(values)"
+    assert again.range == first.range
+    status = await editor.command("deepseek.status")
+    assert status["cacheHits"] == before["cacheHits"] + 1
+    assert status["typeAheadHits"] == before["typeAheadHits"]
+    assert status["upstreamRequests"] == before["upstreamRequests"] == 3
+    assert len(fim_requests(sim)) == 3
+
+
+async def test_the_cache_answers_when_the_cursor_comes_back(start_server, sim):
+    """Ask on line 2, then on line 3 (a suggestion for a later position), then on line 2
+    again: only the cache can answer it, and no request is made."""
+    sim.script(Rule(path=FIM, text="  # a sum", times=1))
+    sim.script(Rule(path=FIM, text="return a + b", times=1))
+    sim.script(Rule(path=FIM, text="return a - b", times=1))
+    text = "def add(a, b):\n    \ndef sub(a, b):\n    \n"
+    editor = await start_server()
+    editor.open(PY, text)
+    await name_the_model(editor, len("def add(a, b):"))
+    editor.move_to(text.index("    \n") + 4)
+    first = await editor.ghost()
+    assert first is not None and first.insert_text == "return a + b"
+    editor.move_to(text.rindex("    \n") + 4)
+    assert (await editor.ghost()).insert_text == "return a - b"
+    editor.move_to(text.index("    \n") + 4)
+    again = await editor.ghost()
+    assert again is not None and again.insert_text == "return a + b"
+    status = await editor.command("deepseek.status")
+    assert (status["cacheHits"], status["typeAheadHits"], status["upstreamRequests"]) == (1, 0, 3)
+    assert len(fim_requests(sim)) == 3
+
+
+async def test_a_suggestion_further_down_does_not_hide_the_one_asked_for_above(
+        start_server, sim):
+    """Ghost text on line 4, then the user moves up to line 2 and pauses: the answer asked for
+    there is shown."""
+    sim.script(Rule(path=FIM, text="return a - b", times=1))
+    sim.script(Rule(path=FIM, text="return a + b", times=1))
+    text = "def add(a, b):\n    \ndef sub(a, b):\n    \n"
+    editor = await start_server()
+    editor.open(PY, text)
+    editor.move_to(text.rindex("    \n") + 4)
+    assert (await editor.ghost()).insert_text == "return a - b"
+    editor.move_to(text.index("    \n") + 4)
+    item = await editor.ghost()
+    assert item is not None and item.insert_text == "return a + b"
+    assert len(fim_requests(sim)) == 2
+
+
+async def test_answers_fill_the_cache_and_clear_cache_empties_it(start_server, sim):
+    sim.script(Rule(path=FIM, text="return a + b"))
+    editor = await start_server()
+    editor.open(PY, "def add(a, b):\n    \n")
+    editor.move_to(len("def add(a, b):\n    "))
+    assert (await editor.command("deepseek.status"))["cacheEntries"] == 0
+    assert await editor.ghost() is not None
+    assert (await editor.command("deepseek.status"))["cacheEntries"] == 1
+    await editor.command("deepseek.clearCache")
+    assert (await editor.command("deepseek.status"))["cacheEntries"] == 0
+    # nothing is left to answer the same request: neither the cache nor type-ahead
+    assert await editor.ghost() is not None
+    assert len(fim_requests(sim)) == 2
+    status = await editor.command("deepseek.status")
+    assert (status["cacheHits"], status["typeAheadHits"]) == (0, 0)
 
 
 async def test_stream_is_cut_once_the_block_is_complete(start_server, sim):

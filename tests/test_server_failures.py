@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import pytest
+from chat_helpers import wait_for_status
 from lsprotocol import types as lsp
 
 from deepseek_lsp.simulator import Rule
@@ -79,9 +80,10 @@ async def test_wrong_key_pauses_until_the_settings_change(start_server, sim):
     await keystrokes(editor, "impo")
     assert len(sim.requests(FIM)) == 1  # paused after the 401: no more requests
     assert len(messages(editor, "401")) == 1
+    assert (await editor.command("deepseek.status"))["pausedForSeconds"] > 0
     editor.client.set_configuration({"deepseek": {"apiKey": "sk-the-right-key-000000000000"}})
     editor.client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(settings={}))
-    await asyncio.sleep(0.3)
+    await wait_for_status(editor, lambda status: status["pausedForSeconds"] == 0)
     editor.type("r")
     assert await editor.ghost() is not None
     for message in editor.client.messages:

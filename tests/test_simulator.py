@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from deepseek_lsp.simulator import FakeDeepSeek, RecordedRequest, Rule, SimulatorThread, serve
+from deepseek_lsp.simulator.app import start_site
 from deepseek_lsp.simulator.state import PrefixStore, SimulatorState
 
 KEY = "sk-test-0123456789abcdef"
@@ -588,7 +589,7 @@ async def test_disconnect_detected_when_client_cancels_a_stalled_request(sim) ->
                                  headers={"Authorization": "Bearer k"}) as c:
         task = asyncio.create_task(c.post(FIM, json={"model": V4, "prompt": "x"}))
         stream_task = asyncio.create_task(c.post(CHAT, json={**chat_body("x"), "stream": True}))
-        await asyncio.sleep(0.3)
+        assert await sim.wait_for_async(lambda reqs: len(reqs) == 2, 5.0)  # both stalled
         cancelled_at = time.monotonic()
         task.cancel()
         stream_task.cancel()
@@ -687,10 +688,23 @@ async def test_serve_announces_and_answers(capsys) -> None:
             await task
 
 
-def test_fake_deepseek_state_without_a_server() -> None:
+async def test_a_fake_served_in_the_callers_event_loop() -> None:
+    """`FakeDeepSeek` without the thread: `start_site` serves its app in the caller's loop (as
+    `deepseek-lsp fake-api` does); the scripted rule answers, and `reset` forgets it all."""
     fake = FakeDeepSeek(generation="legacy", cache_unit=128)
     fake.script(Rule(text="x"))
     assert fake.state.config.models == ("deepseek-chat", "deepseek-reasoner")
-    assert fake.make_app() is not None
-    fake.reset()
-    assert fake.requests() == [] and fake.cache_stats()["requests"] == 0
+    runner, port = await start_site(fake, "127.0.0.1", 0)
+    try:
+        body = {"model": "deepseek-chat", "prompt": "a = "}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
+                                     headers={"Authorization": "Bearer k"}) as c:
+            r = await c.post(FIM, json=body)
+            assert r.status_code == 200 and r.json()["choices"][0]["text"] == "x"
+            assert [q.path for q in fake.requests()] == [FIM]
+            assert fake.cache_stats()["requests"] == 1
+            fake.reset()
+            assert fake.requests() == [] and fake.cache_stats()["requests"] == 0
+            assert (await c.post(FIM, json=body)).json()["choices"][0]["text"] != "x"
+    finally:
+        await runner.cleanup()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -34,6 +35,7 @@ from deepseek_lsp.config import Settings
 if TYPE_CHECKING:  # httpx is imported on first use: `initialize` must not wait for it
     from deepseek_lsp.api.client import ChatOptions, ChatStream, DeepSeekClient, FimStream
 
+log = logging.getLogger(__name__)
 S = TypeVar("S")
 
 #: Output limits of model names that refuse a larger `max_tokens` (400).
@@ -127,18 +129,14 @@ class ApiBackend:
                 await resolver.fim_model(settings.model)  # GET /models opens the connection
             else:
                 await client.list_models(deadline_s=settings.timeout_ms / 1000)
-        except DeepSeekError:
-            pass
+        except Exception as error:  # best effort (the client may be closing): never raise
+            log.debug("warming the connection failed: %s", type(error).__name__)
 
     def keep_warm(self) -> None:
         """The user is typing: if the connection has idled for a while, re-open it now, in
         the background, so that it is ready when they pause."""
-        if time.monotonic() - self._last_used < KEEP_WARM_S:
-            return
-        if self._warming is not None and not self._warming.done():
-            return
-        with contextlib.suppress(RuntimeError):  # no running loop: nothing to keep warm
-            self._warming = asyncio.get_running_loop().create_task(self.warm())
+        if time.monotonic() - self._last_used >= KEEP_WARM_S:
+            self._replace_connection()
     def chat_prefix_usable(self, settings: Settings) -> bool:
         """Whether to ask edits through chat prefix completion at this base URL."""
         return settings.base_url not in self._no_chat_prefix
@@ -171,8 +169,21 @@ class ApiBackend:
         configured = settings.chat_model if chat else settings.model
         stack, stream = await resolver.call_with_rediscovery(
             configured, enter, chat=chat, reasoning=reasoning)
-        async with stack:
-            yield stream
+        try:
+            async with stack:
+                yield stream
+        finally:
+            if not getattr(stream, "complete", True):
+                self._replace_connection()
+
+    def _replace_connection(self) -> None:
+        """A stream left early took its HTTP/1.1 connection with it (closing it is what
+        stops DeepSeek's generation): open another in the background, so the next request
+        does not pay for TCP and TLS set-up."""
+        if self._warming is not None and not self._warming.done():
+            return
+        with contextlib.suppress(RuntimeError):  # no running loop
+            self._warming = asyncio.get_running_loop().create_task(self.warm())
 
     def fim_stream(
         self, params: FimParams, settings: Settings
@@ -231,6 +242,8 @@ class ApiBackend:
         return await client.list_models()
 
     async def aclose(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
         if self._client is not None:
             await self._client.aclose()
             self._client = None

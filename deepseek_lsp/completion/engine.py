@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
@@ -172,27 +171,15 @@ class _Shown:
     replace: int
     complete: bool = True  # False while the call behind it still streams
     ends_line: bool = False  # accepting it leaves the cursor at the end of its line
-    #: Blank lines the model put before the block, which post-processing left out (the
-    #: suggestion starts on the cursor's empty line): the user may still type them first.
-    blank_lines: int = 0
 
     def rest(self, typed: str) -> str | None:
         """The rest of a suggestion (the first one, or an alternative) after `typed`: "" when
         typed completely, None when the typing diverged."""
-        after = typed
-        for _ in range(self.blank_lines + 1):
-            for text in self.texts:
-                rest = advance_suggestion(text, after)
-                if rest is not None:
-                    return rest
-            blank = _BLANK_LINE.match(after)  # a blank line the model had put first
-            if blank is None:
-                return None
-            after = after[blank.end():]
+        for text in self.texts:
+            rest = advance_suggestion(text, typed)
+            if rest is not None:
+                return rest
         return None
-
-
-_BLANK_LINE = re.compile(r"[ \t]*\r?\n")
 
 
 @dataclass(eq=False)
@@ -209,6 +196,11 @@ class _Flight:
     ready: asyncio.Event = field(default_factory=asyncio.Event)  # an answer can be given
     waiters: int = 0
     answered: bool = False
+    dropped: bool = False  # cancelled because nobody could use it any more
+
+
+class _Superseded(Exception):
+    """The call a request waited for was cancelled by a newer keystroke."""
 
 
 @dataclass
@@ -335,7 +327,11 @@ class CompletionEngine:
         if answer is not None:
             self.stats.typeahead_hits += 1
             return self._showing(answer)
-        if self.options.typeahead and await self._join_flight(doc, query):
+        try:
+            joined = self.options.typeahead and await self._join_flight(doc, query)
+        except _Superseded:
+            return None
+        if joined:
             answer = self._typeahead(doc, query)
             if answer is not None:
                 self.stats.flight_hits += 1
@@ -476,11 +472,14 @@ class CompletionEngine:
 
     async def _join_flight(self, doc: _Document, q: CompletionQuery) -> bool:
         """Wait for the document's upstream call if the user only typed at its anchor since
-        (True once it can answer); cancel it at once if they did anything else."""
+        (True once it can answer); cancel it at once if they did anything else. Raises
+        `_Superseded` when the call is cancelled while this request waits (a newer keystroke
+        diverged from it: this request is stale)."""
         flight = doc.flight
         if flight is None or flight.task is None or flight.task.done():
             return False
-        if flight.anchor.typed(q) is None:
+        typed = flight.anchor.typed(q)
+        if typed is None or ("\n" in typed and flight.plan.mode == "single"):
             self._drop_flight(doc)  # diverged: nobody can use it; the connection closes now
             return False
         flight.waiters += 1
@@ -491,11 +490,14 @@ class CompletionEngine:
             raise  # the client cancelled this request
         finally:
             flight.waiters -= 1
+        if flight.dropped:
+            raise _Superseded
         return True
 
     def _drop_flight(self, doc: _Document) -> None:
         flight, doc.flight = doc.flight, None
         if flight is not None and flight.task is not None and not flight.task.done():
+            flight.dropped = True
             flight.task.cancel()
 
     def _release(self, doc: _Document, flight: _Flight) -> None:
@@ -562,6 +564,9 @@ class CompletionEngine:
         self._drop_flight(doc)
         flight = _Flight(anchor, plan, settings, lead=lead, speculative=speculative)
         flight.task = asyncio.ensure_future(self._fly(doc, flight))
+        # however the task ends — even cancelled before its first step, when `_fly` never
+        # runs — whoever waits for it is woken
+        flight.task.add_done_callback(lambda _task: flight.ready.set())
         doc.flight = flight
         return flight
 
@@ -599,7 +604,6 @@ class CompletionEngine:
                      flight: _Flight | None = None) -> FimResult | None:
         """The answer for `plan` from a shared upstream call; None after a failure (which is
         recorded and, once per kind, shown)."""
-        key = self._cache_key(plan, settings)
         if self._shared.in_flight(plan.params):
             self.stats.shared_hits += 1
         try:
@@ -613,10 +617,11 @@ class CompletionEngine:
             return None
         self.failures.record_success()
         if self.options.cache and result.finish_reason != "early_answer":
-            self.cache.put(key, result)
+            # keyed after the call: with `auto`, the model is known only once it was resolved
+            self.cache.put(self._cache_key(plan, settings), result)
         if doc is not None and flight is not None:
             self._remember_at(doc, flight.anchor, plan, result, settings, lead=flight.lead,
-                              complete=True)
+                              complete=True, flight=flight)
         return result
 
     async def _call(self, plan: FimPlan, settings: Settings, doc: _Document | None,
@@ -673,12 +678,14 @@ class CompletionEngine:
         return suggestion.text, suggestion.replace_suffix_chars
 
     def _remember_at(self, doc: _Document, anchor: _Anchor, plan: FimPlan, result: FimResult,
-                     settings: Settings, *, lead: str = "", complete: bool) -> None:
-        """Keep a (possibly partial) answer as the document's known suggestion at `anchor`,
-        unless a suggestion for a later cursor position is already there."""
+                     settings: Settings, *, lead: str = "", complete: bool,
+                     flight: _Flight | None = None) -> None:
+        """Keep a (possibly partial) answer as the document's known suggestion at `anchor`:
+        the answer of the current request, or of the document's current call (a call that
+        was cancelled meanwhile has nothing to say any more)."""
+        if flight is not None and doc.flight is not flight:
+            return
         current = doc.shown
-        if current is not None and current.anchor.offset > anchor.offset:
-            return  # a suggestion for a later cursor position is already there
         suggestion = self._suggestion(plan, result, settings)
         if suggestion is None:
             if complete:
@@ -690,14 +697,8 @@ class CompletionEngine:
         if lead:
             text, replaced = lead + text, 0
         tail = anchor.tail[replaced:]
-        blank = 0
-        if plan.mode == "multi" and not plan.line_prefix and not lead:
-            for line in result.text.replace("\r\n", "\n").split("\n"):
-                if line.strip():
-                    break
-                blank += 1
         doc.shown = _Shown(replace(anchor, tail=tail), (text,), replaced, complete=complete,
-                           ends_line=not tail.strip(), blank_lines=blank)
+                           ends_line=not tail.strip())
 
     def _cache_key(self, plan: FimPlan, settings: Settings) -> tuple[str | None, FimParams]:
         """The exact request, model included: `auto` switching models must not serve the old
@@ -731,7 +732,8 @@ class _EarlyAnswer:
     def _remember(self) -> None:
         partial = FimResult(self._lines, "early_answer", Usage(), logprobs=self._logprobs)
         self._engine._remember_at(self._doc, self._flight.anchor, self._plan, partial,
-                                  self._settings, lead=self._flight.lead, complete=False)
+                                  self._settings, lead=self._flight.lead, complete=False,
+                                  flight=self._flight)
 
     def _answer(self) -> None:
         self._remember()

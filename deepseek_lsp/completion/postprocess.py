@@ -447,16 +447,27 @@ def _finish(text: str, replaced: int, ctx: PostprocessContext) -> Suggestion | N
     return Suggestion(text, replaced)
 
 
-def _multi_line_body(text: str, ctx: PostprocessContext) -> tuple[list[str], bool]:
-    """The lines of a multi-line answer worth keeping, and whether the block visibly ended
-    (a dedented line was cut), after which more model output cannot change them."""
+#: Blank lines kept before a block suggested at column 0 (the model separating a new
+#: top-level item from the code above: PEP 8's two blank lines, one in most languages).
+MAX_LEADING_BLANK_LINES = 2
+
+
+def _multi_line_body(text: str, ctx: PostprocessContext) -> tuple[list[str], bool, int]:
+    """The lines of a multi-line answer worth keeping, whether the block visibly ended (a
+    dedented line was cut), after which more model output cannot change them, and how many
+    blank lines go before them (at column 0, where the model means the cursor's line to stay
+    blank; elsewhere leading blank lines would leave whitespace-only lines behind)."""
     lines = text.split("\n")
     style = document_indent_style(ctx)
     unit = style[1] if style else _DEFAULT_INDENT_UNIT
+    leading = 0
     if _cursor_line_is_blank(ctx):
-        lines = strip_leading_blank_lines(lines)
+        stripped = strip_leading_blank_lines(lines)
+        if not ctx.line_prefix and stripped:
+            leading = min(len(lines) - len(stripped), MAX_LEADING_BLANK_LINES)
+        lines = stripped
         if not lines:
-            return lines, False
+            return lines, False, 0
         lines = strip_repeated_indent(lines, ctx, unit)
         min_indent = indent_width(ctx.line_prefix + lines[0])
     else:  # after a block opener: the body must be deeper than the opening line
@@ -467,19 +478,21 @@ def _multi_line_body(text: str, ctx: PostprocessContext) -> tuple[list[str], boo
     ended = len(kept) < len(lines) or (len(kept) > 1 and _is_closer_line(kept[-1])
                                          and indent_width(kept[-1]) < min_indent)
     kept = drop_repeated_following_lines(kept, _following_lines(ctx), ctx.line_prefix)
-    return match_indent_style(kept, style), ended
+    return match_indent_style(kept, style), ended, leading
 
 
 def postprocess(raw: str, ctx: PostprocessContext) -> Suggestion | None:
     """The suggestion to show for the raw model answer `raw`, or None if nothing is worth it."""
     text = normalize_newlines(raw)
+    leading = 0
     if ctx.mode == "single":
         lines = [text.split("\n", 1)[0]]
     else:
-        lines, _ = _multi_line_body(text, ctx)
+        lines, _, leading = _multi_line_body(text, ctx)
     text = "\n".join(strip_trailing_whitespace(lines)) if lines else ""
     if not text.strip() or repeats_suffix(text, ctx):
         return None
+    text = "\n" * leading + text
     text, replaced = balance_brackets(text, ctx)
     return _finish(text, replaced, ctx)
 

@@ -10,7 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chat_helpers import content_requests, wait_until  # noqa: F401 - shared with chat tests
+from chat_helpers import (  # noqa: F401 - shared with chat tests
+    content_requests,
+    wait_for_status,
+    wait_until,
+)
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig
 

@@ -42,6 +42,7 @@ from .support import (
     launch,
     server_alive,
     stop,
+    wait_for_status,
     wait_until,
 )
 
@@ -600,9 +601,9 @@ async def test_odd_keys_are_in_no_log(sim, tmp_path, level, name):
         editor.open((tmp_path / "app.py").as_uri(), text)
         editor.move_to(len(text))
         await asyncio.wait_for(editor.ghost(), 10)  # sent with the key, or refused before
-        change_settings(editor, {"apiKey": key, "debounceMs": 1})
-        await asyncio.sleep(0.3)
-        await command(editor, "deepseek.status", None)
+        change_settings(editor, {"apiKey": key, "debounceMs": 1, "enable": False})
+        # the configuration answer (key and all) has reached the server once it is applied
+        await wait_for_status(editor, lambda status: status["enabled"] is False)
     finally:
         await stop(editor)
     logged = log.read_text(encoding="utf-8")
