@@ -13,18 +13,22 @@ tests skip, unless $DEEPSEEK_LSP_REQUIRE_EDITORS is set (CI), where they fail.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import editor_pauses
 import pytest
 
 from deepseek_lsp import __version__
 from deepseek_lsp.simulator import Rule
+from deepseek_lsp.simulator.fim_model import fim_completion
 
 pytestmark = pytest.mark.editor
 
@@ -57,9 +61,7 @@ def find_nvim(version: str) -> str | None:
     return None
 
 
-@pytest.fixture(params=["0.11", "0.12"])
-def nvim(request: pytest.FixtureRequest) -> str:
-    version = request.param
+def nvim_or_skip(version: str) -> str:
     path = find_nvim(version)
     if path is None:
         env_var, _, pip_spec = BINARIES[version]
@@ -74,27 +76,54 @@ def nvim(request: pytest.FixtureRequest) -> str:
     return path
 
 
+@pytest.fixture(params=["0.11", "0.12"])
+def nvim(request: pytest.FixtureRequest) -> str:
+    return nvim_or_skip(request.param)
+
+
+@dataclass(frozen=True)
+class Ghost:
+    """A Neovim and the ghost text it draws: the plugin's own (the default, 0.11 and 0.12)
+    or Neovim 0.12's `vim.lsp.inline_completion` (`ghost_text.native = true`)."""
+
+    nvim: str
+    native: bool
+
+    def options(self, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"settings": QUICK if settings is None else settings,
+                "ghost_text": {"native": self.native}}
+
+
+@pytest.fixture(params=["0.11", "0.12", "0.12-native"])
+def ghost(request: pytest.FixtureRequest) -> Ghost:
+    """For the ghost-text tests: both Neovims with the plugin's renderer, and 0.12's own."""
+    version, _, native = request.param.partition("-")
+    return Ghost(nvim_or_skip(version), native=bool(native))
+
+
 def lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid Lua string literal for our paths
 
 
+# `options` is a JSON object: setup()'s options but `cmd`.
 PLUGIN_SETUP = """
 vim.opt.rtp:prepend({plugin})
-require('deepseek').setup({{
-  cmd = {{ {python}, '-m', 'deepseek_lsp' }},
-  settings = {{ debounceMs = 0 }},
-}})
+local opts = vim.json.decode({options})
+opts.cmd = {{ {python}, '-m', 'deepseek_lsp' }}
+require('deepseek').setup(opts)
 """
 
 # The `packadd` install from docs/neovim.md: the plugin linked into a pack directory.
 PACKADD_SETUP = """
 vim.opt.packpath:prepend({packroot})
 vim.cmd.packadd('deepseek')
-require('deepseek').setup({{
-  cmd = {{ {python}, '-m', 'deepseek_lsp' }},
-  settings = {{ debounceMs = 0 }},
-}})
+local opts = vim.json.decode({options})
+opts.cmd = {{ {python}, '-m', 'deepseek_lsp' }}
+require('deepseek').setup(opts)
 """
+
+#: The tests' server settings: no wait before asking, so that tests are quick.
+QUICK = {"debounceMs": 0}
 
 # The "plain vim.lsp.config" setup from docs/neovim.md, with the server run from this checkout.
 PLAIN_SETUP = """
@@ -102,6 +131,7 @@ vim.lsp.config('deepseek', {{
   cmd = {{ {python}, '-m', 'deepseek_lsp' }},
   root_markers = {{ '.git' }},
   settings = {{ deepseek = {{ debounceMs = 0 }} }},
+  flags = {{ debounce_text_changes = 0 }},
 }})
 vim.lsp.enable('deepseek')
 if vim.lsp.inline_completion then
@@ -128,23 +158,36 @@ end
 def run_nvim(
     nvim: str, tmp_path: Path, sim: Any, scenario: str, *, text: str = ADD_PY,
     filename: str = "calc.py", install: str = "rtp", timeout: float = 45,
+    options: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
+    files: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run one Lua scenario in headless Neovim; returns the JSON the harness wrote.
 
     `install`: "rtp" (plugin on the runtimepath), "packadd" (linked into a pack directory)
-    or "none" (plain vim.lsp.config, no plugin).
+    or "none" (plain vim.lsp.config, no plugin). `options`: setup()'s options (default: the
+    quick server settings); `inputs`: JSON the scenario reads with `h.input()`; `files`: more
+    files in the workspace.
     """
     work = tmp_path / "work"
     work.mkdir()
+    (work / ".git").mkdir()  # the workspace root
     (work / filename).write_text(text)
+    for name, content in (files or {}).items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / name).write_text(content)
     out = tmp_path / "result.json"
+    input_file = tmp_path / "input.json"
+    input_file.write_text(json.dumps(inputs or {}))
+    if options is None:
+        options = {"settings": QUICK}
     packroot = tmp_path / "packroot"
     if install == "packadd":
         (packroot / "pack" / "deepseek" / "opt").mkdir(parents=True)
         (packroot / "pack" / "deepseek" / "opt" / "deepseek").symlink_to(PLUGIN)
     template = {"rtp": PLUGIN_SETUP, "packadd": PACKADD_SETUP, "none": PLAIN_SETUP}[install]
     setup = template.format(plugin=lua_string(str(PLUGIN)), python=lua_string(sys.executable),
-                            packroot=lua_string(str(packroot)))
+                            packroot=lua_string(str(packroot)),
+                            options=lua_string(json.dumps(options)))
     init = tmp_path / "init.lua"
     init.write_text(
         "vim.g.loaded_python3_provider = 0\n"
@@ -157,6 +200,7 @@ def run_nvim(
         "DEEPSEEK_BASE_URL": sim.base_url,
         "DEEPSEEK_API_KEY": TEST_KEY,
         "DEEPSEEK_TEST_OUT": str(out),
+        "DEEPSEEK_TEST_INPUT": str(input_file),
         "DEEPSEEK_TEST_DEADLINE_MS": str(int((timeout - 10) * 1000)),
         "HOME": str(tmp_path),
         # Neovim's and the server's files (lsp.log, answer pages) stay in the test's directory.
@@ -182,10 +226,10 @@ def fim_prompts(sim: Any) -> list[str]:
 
 
 def test_typing_shows_the_suggestion_and_typing_through_keeps_it(
-    nvim: str, tmp_path: Path, sim: Any
+    ghost: Ghost, tmp_path: Path, sim: Any
 ) -> None:
     sim.script(Rule(path=FIM, text="urn a + b"))
-    result = run_nvim(nvim, tmp_path, sim, "type_through.lua")
+    result = run_nvim(ghost.nvim, tmp_path, sim, "type_through.lua", options=ghost.options())
     seen = result["observations"]
 
     assert seen["shown"]["inline"] == "urn a + b", seen
@@ -201,12 +245,12 @@ def test_typing_shows_the_suggestion_and_typing_through_keeps_it(
 
 
 def test_accept_inserts_the_whole_multiline_suggestion(
-    nvim: str, tmp_path: Path, sim: Any
+    ghost: Ghost, tmp_path: Path, sim: Any
 ) -> None:
     body = "total = 0\n    for x in xs:\n        total += x\n    return total"
     sim.script(Rule(path=FIM, text=body))
-    result = run_nvim(nvim, tmp_path, sim, "accept_multiline.lua",
-                      text="def total(xs):\n    \n")
+    result = run_nvim(ghost.nvim, tmp_path, sim, "accept_multiline.lua",
+                      text="def total(xs):\n    \n", options=ghost.options())
     seen = result["observations"]
 
     assert seen["shown"]["inline"] == "total = 0", seen
@@ -221,9 +265,9 @@ def test_accept_inserts_the_whole_multiline_suggestion(
     assert seen["cursor"] == [5, len("    return total")]
 
 
-def test_dismiss_and_partial_accepts(nvim: str, tmp_path: Path, sim: Any) -> None:
+def test_dismiss_and_partial_accepts(ghost: Ghost, tmp_path: Path, sim: Any) -> None:
     sim.script(Rule(path=FIM, text="urn a + b"))
-    result = run_nvim(nvim, tmp_path, sim, "partial_accept.lua")
+    result = run_nvim(ghost.nvim, tmp_path, sim, "partial_accept.lua", options=ghost.options())
     seen = result["observations"]
 
     assert seen["after_dismiss"] is None
@@ -232,6 +276,45 @@ def test_dismiss_and_partial_accepts(nvim: str, tmp_path: Path, sim: Any) -> Non
     assert seen["line_after_word"] == "    return"
     assert seen["after_word"]["inline"] == " a + b", seen
     assert seen["line_after_line"] == "    return a + b"
+
+
+def test_next_and_previous_cycle_through_alternatives(
+    ghost: Ghost, tmp_path: Path, sim: Any
+) -> None:
+    """<M-]> asks explicitly (triggerKind Invoked): the server answers with three suggestions
+    (the one shown, a line and a block) and the keys cycle through them with "(i/N)"; typing
+    keeps the chosen alternative."""
+    at = "(a, b):\n    \n"  # the cursor on the empty line of the body
+    line, block = "x = a - b", "x = a - b\n    return x"
+    sim.script(Rule(path=FIM, match=at, text="return a + b", times=1),  # the automatic request
+               Rule(path=FIM, match=at, text=block))  # the alternatives: a line and a block
+    result = run_nvim(ghost.nvim, tmp_path, sim, "alternatives.lua", options=ghost.options(),
+                      inputs={"choose": {"inline": line, "lines": []}, "type": "x = a",
+                              "cycle_after_typing": not ghost.native})
+    seen = result["observations"]
+
+    assert not result["timeouts"], json.dumps(seen)
+    assert seen["automatic"]["inline"] == "return a + b" and seen["automatic"].get("hint") is None
+    cycle = seen["cycle"]
+    assert [c.get("hint") for c in cycle] == [" (2/3)", " (3/3)", " (1/3)", " (3/3)"], cycle
+    shown = [(c["inline"], c["lines"]) for c in cycle[:3]]
+    assert sorted(shown) == [("return a + b", []), ("x = a - b", []),
+                             ("x = a - b", ["    return x"])], shown
+    assert shown[2] == ("return a + b", []), "the third press is back at the first"
+    assert (cycle[3]["inline"], cycle[3]["lines"]) == shown[1], "<M-[> goes back"
+    # One automatic request and two for the alternatives; cycling asks nothing more.
+    assert len(sim.requests(FIM)) == 3, [r.json["prompt"][-12:] for r in sim.requests(FIM)]
+    # Typing the start of the chosen line keeps it.
+    assert (seen["chosen"]["inline"], seen["chosen"]["lines"]) == (line, [])
+    assert seen["line"] == "    x = a"
+    assert (seen["after_typing"]["inline"], seen["after_typing"]["lines"]) == (" - b", [])
+    assert len(sim.requests(FIM)) == 3, "typing through an alternative asks nothing"
+    if not ghost.native:
+        # The first suggestion no longer matches: the other two are left to cycle through.
+        assert seen["after_typing"].get("hint") == " (1/2)", seen["after_typing"]
+        other = seen["cycled_after_typing"]
+        assert (other["inline"], other["lines"], other["hint"]) == (
+            " - b", ["    return x"], " (2/2)"), other
 
 
 def test_ask_on_a_visual_selection_streams_the_answer(
@@ -263,6 +346,62 @@ def test_ask_on_a_visual_selection_streams_the_answer(
     assert "What does this do?" in sent and "def add(a, b):" in sent
 
 
+SCALING = "def scale(value, factor):\n    return value * factor\n"
+USES_SCALE = ("from scaling import scale\n\n\n"
+              "def double_all(values):\n    return [scale(v, 2) for v in values]\n")
+
+
+def test_look_ups_and_a_cut_answer_show_in_the_answer_window(
+    nvim: str, tmp_path: Path, sim: Any
+) -> None:
+    """The model looks `scale` up in another file of the workspace: the answer window lists
+    the look-up while the answer streams and after it. An answer cut at chatMaxTokens says so."""
+    sim.script(Rule(path="/chat/completions", match="long essay", text="word " * 400))
+    result = run_nvim(
+        nvim, tmp_path, sim, "lookups_notice.lua", text=USES_SCALE, filename="app.py",
+        files={"scaling.py": SCALING},
+        options={"settings": {**QUICK, "chatMaxTokens": 256}},
+        inputs={"first": 4, "last": 5, "question": "What does this return for an empty list?",
+                "long_question": "Please write a long essay about it"},
+    )
+    seen = result["observations"]
+
+    assert not result["timeouts"], json.dumps(seen)
+    lookup = "- looked up `scale` in scaling.py"
+    first = seen["after_lookup"]
+    assert lookup in first, first
+    assert "I looked up `scale` in `scaling.py`" in first  # the simulator's answer quotes it
+    assert first.index(lookup) < first.index("I looked up")  # listed before the answer
+    # While the answer streamed, the look-up was already shown (from the progress report).
+    streaming = [t for t in seen["seen"] if lookup in t and "tokens: " not in t]
+    assert streaming, seen["seen"]
+    cut = seen["after_cut"][len(first):]
+    assert "**Note:** The answer was cut at 256 tokens (the `chatMaxTokens` setting)." in cut, cut
+    assert lookup not in cut  # the second answer looked nothing up
+
+
+def test_write_tests_creates_and_opens_the_test_file(nvim: str, tmp_path: Path, sim: Any) -> None:
+    result = run_nvim(nvim, tmp_path, sim, "write_tests.lua",
+                      text="def add(a, b):\n    return a + b\n")
+    seen = result["observations"]
+
+    assert not result["timeouts"], json.dumps(seen)
+    # The new file is open in the code's window, with the tests in it, and saved.
+    assert seen["current_buffer"] == "tests/test_calc.py", seen
+    assert seen["current_window_is_code_window"] is True
+    assert "def test_add():" in "\n".join(seen["current_lines"]), seen["current_lines"]
+    assert seen["modified"] is False
+    written = (tmp_path / "work" / "tests" / "test_calc.py").read_text()
+    assert written.splitlines() == seen["current_lines"]
+    # The answer window shows the file's code (not the JSON it came as) and what was done.
+    answer = seen["answer"]
+    assert "_Created `tests/test_calc.py`._" in answer, answer
+    assert "```python\n" in answer and "def test_add():" in answer
+    assert '"content":' not in answer
+    (chat,) = sim.requests("/chat/completions")
+    assert chat.json["response_format"] == {"type": "json_object"}
+
+
 def test_balance_status_toggle_and_tab_fallback(nvim: str, tmp_path: Path, sim: Any) -> None:
     result = run_nvim(nvim, tmp_path, sim, "account.lua")
 
@@ -284,8 +423,11 @@ def test_without_the_plugin_the_whole_suggestion_is_inserted(
     seen = result["observations"]
 
     assert seen["lines"] == ["def add(a, b):", "    return a + b"], seen
-    if "menu" in seen:
-        assert seen["menu"], "the completion menu offered the suggestion"
+    # 0.12 shows it as ghost text; 0.11, without inline completion, in the completion menu.
+    if nvim == find_nvim("0.12"):
+        assert seen["offered"] == {"way": "ghost text", "texts": ["urn a + b"]}, seen
+    else:
+        assert seen["offered"] == {"way": "menu", "texts": ["return a + b"]}, seen
 
 
 def test_checkhealth_after_packadd_install(nvim: str, tmp_path: Path, sim: Any) -> None:
@@ -315,11 +457,12 @@ def test_refactor_applies_the_edit_to_the_buffer(nvim: str, tmp_path: Path, sim:
 
 
 def test_tab_after_typing_the_suggestion_through_inserts_indentation(
-    nvim: str, tmp_path: Path, sim: Any
+    ghost: Ghost, tmp_path: Path, sim: Any
 ) -> None:
     """<Tab> inserts only what is left of the suggestion; with nothing left, it indents."""
     sim.script(Rule(path=FIM, match="return a + b", text=""), Rule(path=FIM, text="urn a + b"))
-    result = run_nvim(nvim, tmp_path, sim, "tab_after_type_through.lua")
+    result = run_nvim(ghost.nvim, tmp_path, sim, "tab_after_type_through.lua",
+                      options=ghost.options())
     seen = result["observations"]
 
     assert seen["line_after_u_tab"] == "    return a + b", seen
@@ -332,12 +475,12 @@ def test_tab_after_typing_the_suggestion_through_inserts_indentation(
 
 
 def test_tab_after_typing_into_a_multiline_suggestion_inserts_the_rest(
-    nvim: str, tmp_path: Path, sim: Any
+    ghost: Ghost, tmp_path: Path, sim: Any
 ) -> None:
     body = "total = 0\n    for x in xs:\n        total += x\n    return total"
     sim.script(Rule(path=FIM, match="total = 0\n    for", text=""), Rule(path=FIM, text=body))
-    result = run_nvim(nvim, tmp_path, sim, "tab_after_multiline_typing.lua",
-                      text="def total(xs):\n    \n")
+    result = run_nvim(ghost.nvim, tmp_path, sim, "tab_after_multiline_typing.lua",
+                      text="def total(xs):\n    \n", options=ghost.options())
     seen = result["observations"]
 
     assert seen["shown"]["inline"] == "total = 0", seen
@@ -395,3 +538,34 @@ def test_status_says_why_the_last_request_was_skipped(
     assert seen["result"].get("lastSkip", {}).get("reason") == "disabled", seen["result"]
     assert "last skipped: disabled (calc.py)" in seen["status"], seen["status"]
     assert not sim.requests(FIM)
+
+
+# -- last keystroke → ghost text ---------------------------------------------------------------
+
+
+def test_pause_to_ghost_text(ghost: Ghost, tmp_path: Path, sim: Any) -> None:
+    """The session of editor_pauses.py at 90 ms between keys, upstream 150 ms to the first
+    token, the server's default settings: the right ghost text shows at every pause. Prints the
+    split of last keystroke → ghost text (not asserted: timings are for the table)."""
+    sim.configure(ttft_ms=editor_pauses.TTFT_MS)
+    sim.fake.fim_model = editor_pauses.Oracle()
+    plan = editor_pauses.pauses()
+    try:
+        result = run_nvim(
+            ghost.nvim, tmp_path, sim, "pauses.lua", text=editor_pauses.BASE + "\n",
+            filename=editor_pauses.FILENAME, timeout=120, options=ghost.options(settings={}),
+            inputs={"pauses": [dataclasses.asdict(p) for p in plan],
+                    "key_gap_ms": editor_pauses.KEY_GAP_MS,
+                    "read_ms": editor_pauses.READ_MS},
+        )
+    finally:
+        sim.fake.fim_model = fim_completion
+    seen = result["observations"]
+    assert seen["native"] is ghost.native
+    missing = [(p["expect"], p["seen"]) for p in seen["pauses"] if p["ghost"] is None]
+    assert not missing, missing
+    measured = [editor_pauses.Measured(p["kind"], p["key"], p["ghost"], p["sent"])
+                for p in seen["pauses"]]
+    editor_pauses.attach_requests(measured, sim.requests(FIM))
+    renderer = "Neovim's own ghost text" if ghost.native else "the plugin's ghost text"
+    print("\n" + editor_pauses.table(f"Neovim {result['nvim_version']}, {renderer}", measured))

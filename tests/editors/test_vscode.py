@@ -9,7 +9,11 @@ FIM answer, take its first word with VS Code's "Accept Next Word" (Ctrl+Right), 
 Tab, save, and then, from the palette and the editor: Show Balance, Ask About Selection…
 (streamed into the chat view, reasoning apart), the server's Explain code action, Cancel on a
 slow answer, "Accept Next Line" on a multi-line suggestion (bound as docs/vscode.md says), and
-a missing server. Its screenshots go to the test's
+a missing server. Before all that, the first thing typed in the session is the scripted
+session of editor_pauses.py, which measures last keystroke → ghost text at its pauses; after
+it, Alt+] / Alt+[ cycle through the server's alternatives, the chat view lists the model's
+look-ups and a cut answer's note, and Write Tests creates and opens a test file. Its
+screenshots go to the test's
 temporary folder, or to the folder named by DEEPSEEK_VSCODE_SCREENSHOTS: docs/images/ to
 refresh the ones docs/vscode.md shows.
 
@@ -25,6 +29,7 @@ of that and always runs.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -41,10 +46,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import editor_pauses
 import pytest
 
 from deepseek_lsp.config import SETTINGS, default_value
 from deepseek_lsp.simulator import Rule
+from deepseek_lsp.simulator.fim_model import fim_completion
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "editors" / "vscode"
@@ -79,6 +86,22 @@ PALETTE = ("Ask About Selection…", "Explain", "Refactor", "Add Documentation",
            "Show Balance", "Show Status", "Toggle Completions", "Clear Cache", "Set API Key")
 # Simulator's default account: 110.00 CNY and 15.00 USD.
 BALANCE_TEXT = "110.00 CNY"
+# Alt+] / Alt+[ in mul.py: the automatic suggestion, then a line and a block as alternatives.
+MUL_FILE = "mul.py"
+MUL_AT = "mul(a, b):\n    "  # the cursor on the body's first line
+MUL_GHOST = "return a * b"
+MUL_ALTERNATIVE = "x = a * b\n    return x"
+# A question about code calling a function of another file: the model looks it up.
+SCALING = "def scale(value, factor):\n    return value * factor\n"
+USES_SCALE = ("from scaling import scale\n\n\n"
+              "def double_all(values):\n    return [scale(v, 2) for v in values]\n")
+LOOKUP_QUESTION = "What does this return for an empty list?"
+# chatMaxTokens is 256 in this window: a long answer is cut, and says so.
+NOTICE_QUESTION = "Now write an essay about it"
+CHAT_MAX_TOKENS = 256
+# Write Tests on calc.py: the test file the model proposes (JSON output).
+TESTS_PATH = "tests/test_calc.py"
+TESTS_CODE = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 
 
 # -- the settings schema in package.json matches the server's settings model -------------------
@@ -191,10 +214,11 @@ def tail(path: Path, lines: int = 40) -> str:
         return "(none)"
 
 
-def user_settings(debounce_ms: int) -> dict[str, Any]:
-    """VS Code settings for a quiet, deterministic window."""
+def user_settings() -> dict[str, Any]:
+    """VS Code settings for a quiet, deterministic window (the server's own settings are its
+    defaults, but for a low chatMaxTokens)."""
     return {
-        "deepseek.debounceMs": debounce_ms,
+        "deepseek.chatMaxTokens": CHAT_MAX_TOKENS,
         # An ordinary suggestion popup with the same text would look like success: keep it off.
         "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
         "editor.suggestOnTriggerCharacters": False,
@@ -227,6 +251,10 @@ def code_server(tools: Tools, tmp: Path, base_url: str) -> Iterator[tuple[str, P
         d.mkdir(parents=True)
     (workspace / "calc.py").write_text("def add(a, b):\n", encoding="utf-8")
     (workspace / SUB_FILE).write_text("def sub(a, b):\n", encoding="utf-8")
+    (workspace / MUL_FILE).write_text("def mul(a, b):\n", encoding="utf-8")
+    (workspace / "app.py").write_text(USES_SCALE, encoding="utf-8")
+    (workspace / "scaling.py").write_text(SCALING, encoding="utf-8")
+    (workspace / editor_pauses.FILENAME).write_text(editor_pauses.BASE, encoding="utf-8")
     wrapper = tmp / "deepseek-lsp"
     wrapper.write_text(
         "#!/bin/sh\n"
@@ -236,7 +264,7 @@ def code_server(tools: Tools, tmp: Path, base_url: str) -> Iterator[tuple[str, P
     )
     wrapper.chmod(0o755)
     (user_data / "User" / "settings.json").write_text(
-        json.dumps(user_settings(debounce_ms=50), indent=2), encoding="utf-8")
+        json.dumps(user_settings(), indent=2), encoding="utf-8")
     (user_data / "User" / "keybindings.json").write_text(
         json.dumps([ACCEPT_LINE_BINDING], indent=2), encoding="utf-8")
     # serverPath is machine-overridable: in a remote window (code-server is one) VS Code reads
@@ -292,19 +320,33 @@ def extension_log(logs: Path) -> str:
 @pytest.mark.editor
 def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> None:
     tools = find_tools()
-    sim.configure(api_key=SECRET_KEY)  # any other key gets a 401
+    sim.configure(api_key=SECRET_KEY,  # any other key gets a 401
+                  ttft_ms=editor_pauses.TTFT_MS)  # upstream 150 ms to the first token
     sim.script(
+        # mul.py: one suggestion, then two alternatives (a line and a block) when asked.
+        Rule(path=FIM, match=MUL_AT, text=MUL_GHOST, times=1),
+        Rule(path=FIM, match=MUL_AT, text=MUL_ALTERNATIVE),
         # sub.py: one multi-line suggestion, and none once its first line is in the buffer.
         Rule(path=FIM, match="d = a - b", text=""),
         Rule(path=FIM, match="def sub(a, b):", text=SUB_GHOST),
         # Once the suggestion is in the buffer, no new one (clean screenshots after Tab).
         Rule(path=FIM, match=GHOST, text=""),
-        Rule(path=FIM, text=GHOST),
+        Rule(path=FIM, match="def add(a, b):", text=GHOST),
+        # (latency.py: the simulator's model is editor_pauses.Oracle.)
         # A long, slow answer for the Cancel button.
         Rule(path=CHAT, match=CANCEL_QUESTION, text="word " * 400, chunk_delay_s=0.2),
+        # More than chatMaxTokens.
+        Rule(path=CHAT, match=NOTICE_QUESTION, text="word " * 400),
+        # Write Tests: the test file as JSON output.
+        Rule(path=CHAT, match="relative to the workspace root",
+             text=json.dumps({"path": TESTS_PATH, "content": TESTS_CODE})),
         # Slow enough for the chat view to be caught while the answer streams.
-        Rule(path=CHAT, text=CHAT_ANSWER, reasoning=CHAT_REASONING, chunk_delay_s=0.08),
+        Rule(path=CHAT, match="def add(a, b):", text=CHAT_ANSWER, reasoning=CHAT_REASONING,
+             chunk_delay_s=0.08),
+        # (app.py: the simulator's model looks `scale` up, then answers.)
     )
+    sim.fake.fim_model = editor_pauses.Oracle()
+    wall = time.time() - time.monotonic()  # the simulator's clock → the browser's
     # docs/images is refreshed on request only (DEEPSEEK_VSCODE_SCREENSHOTS=docs/images);
     # an ordinary run keeps its screenshots beside the test's other files.
     screenshots = Path(os.environ.get("DEEPSEEK_VSCODE_SCREENSHOTS") or tmp_path / "screenshots")
@@ -330,16 +372,25 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
             "codeActionTurn": "Explain",
             "machineSettings": str(tmp_path / "user-data" / "Machine" / "settings.json"),
             "missingServerPath": "/nonexistent/venv/bin/deepseek-lsp",
+            "latency": {"file": editor_pauses.FILENAME,
+                        "pauses": [dataclasses.asdict(p) for p in editor_pauses.pauses()],
+                        "keyGapMs": editor_pauses.KEY_GAP_MS, "readMs": editor_pauses.READ_MS},
+            "alternatives": {"file": MUL_FILE, "type": "    ", "expectGhost": MUL_GHOST},
+            "lookups": {"file": "app.py", "question": LOOKUP_QUESTION},
+            "notice": {"question": NOTICE_QUESTION},
+            "writeTests": {"file": "calc.py", "expectTab": "test_calc.py"},
         }
         config_file = tmp_path / "drive.json"
         config_file.write_text(json.dumps(config), encoding="utf-8")
         try:
             run = subprocess.run(
                 [tools.node, str(DRIVER_DIR / "drive.js"), str(config_file)],
-                cwd=DRIVER_DIR, capture_output=True, text=True, timeout=300, check=False,
+                cwd=DRIVER_DIR, capture_output=True, text=True, timeout=420, check=False,
             )
         except subprocess.TimeoutExpired as error:
             raise AssertionError(f"drive.js timed out:\n{error.stdout}\n{error.stderr}") from None
+        finally:
+            sim.fake.fim_model = fim_completion
         lines = [json.loads(x) for x in run.stdout.splitlines() if x.startswith("{")]
         result = next((x["result"] for x in lines if "result" in x), {})
         context = (
@@ -388,7 +439,8 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
     assert sim.wait_for(
         lambda reqs: any(r.disconnected for r in reqs if r.path == CHAT), timeout=10
     ), "the cancelled answer's HTTP stream was not closed"
-    assert len(sim.requests(CHAT)) == 3
+    asked = [r for r in sim.requests(CHAT) if CANCEL_QUESTION in json.dumps(r.json["messages"][-1])]
+    assert len(asked) == 1, "the cancelled question was asked once"
 
     # VS Code's "Accept Next Line" took the first line of a multi-line suggestion; the next
     # line was still shown.
@@ -401,5 +453,40 @@ def test_ghost_text_tab_and_palette_in_real_vscode(sim: Any, tmp_path: Path) -> 
     message = result["missingServerMessage"]
     assert "pipx install ." in message and "deepseek.serverPath" in message, message
 
+    # The scripted session: the right ghost text came at every pause.
+    pauses = result["latency"]
+    assert [p["expect"] for p in pauses] == [p.expect for p in editor_pauses.pauses()]
+    missing = [(p["expect"], p["seen"]) for p in pauses if p["ghost"] is None]
+    assert not missing, missing
+
+    # Alt+] showed the server's second suggestion as "2/3" (VS Code asks explicitly for all of
+    # them, also when the mouse rests on the ghost text); the next press the third, Alt+[ the
+    # second again: three distinct suggestions, a line and a block among them.
+    steps = result["alternatives"]
+    assert steps[0]["ghost"] == MUL_GHOST, steps
+    assert [s["count"] for s in steps[1:]] == ["2/3", "3/3", "2/3"], steps
+    assert len({s["ghost"] for s in steps[:3]}) == 3, steps
+    assert steps[3]["ghost"] == steps[1]["ghost"], steps
+    line, block = sorted((s["ghost"] for s in steps[1:3]), key=len)
+    assert line == "x = a * b" and "return x" in block and "x = a * b" in block, steps
+
+    # The chat view listed the model's look-up above its answer.
+    assert "looked up scale in scaling.py" in result["lookups"]["lookups"], result["lookups"]
+    assert "I looked up scale in scaling.py" in result["lookups"]["answer"], result["lookups"]
+    # A cut answer says so.
+    assert (f"The answer was cut at {CHAT_MAX_TOKENS} tokens (the chatMaxTokens setting)"
+            in result["notice"]["notice"]), result["notice"]
+
+    # Write Tests created the test file, opened it and saved it; the chat view shows its code.
+    assert (tmp_path / "workspace" / TESTS_PATH).read_text(encoding="utf-8") == TESTS_CODE
+    assert any("test_calc.py" in tab for tab in result["writeTests"]["tabs"]), result["writeTests"]
+    assert "def test_add():" in "\n".join(result["writeTests"]["lines"]), result["writeTests"]
+    assert "created tests/test_calc.py" in result["writeTests"]["turn"], result["writeTests"]
+    assert "def test_add():" in result["writeTests"]["turn"]
+
+    measured = [editor_pauses.Measured(p["kind"], p["key"] / 1000, p["ghost"] / 1000)
+                for p in pauses]
+    editor_pauses.attach_requests(measured, sim.requests(FIM), to_clock=lambda t: t + wall)
+    print("\n" + editor_pauses.table("VS Code 1.139 (code-server), the extension", measured))
     elapsed = time.monotonic() - started
     print(f"real VS Code end-to-end: {elapsed:.1f} s; steps (ms): {result['timings']}")

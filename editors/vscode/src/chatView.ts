@@ -96,11 +96,15 @@ export class ChatView implements vscode.Disposable {
       ? ` · <a href="#" data-open="${escapeHtml(turn.documentUri)}">open as Markdown</a>`
       : '';
     const footer = md.footer || open ? `<div class="footer">${escapeHtml(md.footer)}${open}</div>` : '';
+    const lookups = md.lookups ? `<div class="lookups">${await renderMarkdown(md.lookups)}</div>` : '';
+    const notice = md.notice ? `<div class="notice">${await renderMarkdown(md.notice)}</div>` : '';
     return (
       `<section class="turn ${turn.state} ${md.phase}" data-turn="${turn.id}">` +
       `<div class="question">${await renderMarkdown(md.heading)}</div>` +
       reasoning +
+      lookups +
       `<div class="answer">${await renderMarkdown(md.answer)}</div>` +
+      notice +
       footer +
       '</section>'
     );
@@ -127,6 +131,9 @@ export class ChatView implements vscode.Disposable {
   .reasoning { color: var(--vscode-descriptionForeground); border-left: 3px solid var(--vscode-textBlockQuote-border); padding-left: 8px; margin: 6px 0; }
   .reasoning summary { cursor: pointer; font-style: italic; }
   .footer { color: var(--vscode-descriptionForeground); font-size: 0.9em; }
+  .lookups { color: var(--vscode-descriptionForeground); font-size: 0.9em; }
+  .lookups ul { margin: 4px 0; padding-left: 18px; }
+  .notice { color: var(--vscode-editorWarning-foreground); }
   .failed .footer { color: var(--vscode-errorForeground); }
   pre { background: var(--vscode-textCodeBlock-background); padding: 8px; overflow-x: auto; }
   code { font-family: var(--vscode-editor-font-family); }

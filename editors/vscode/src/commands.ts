@@ -87,6 +87,9 @@ async function runStreaming(
           const result = await server.execute<ChatResult | null>(command, args, token, onProgress);
           answer = result ?? undefined;
           chat.transcript.finish(turn, answer);
+          if (answer) {
+            await saveCreatedFile(answer, services.log);
+          }
         } catch (error) {
           const failure = describeFailure(error);
           if (token.isCancellationRequested || failure.cancelled) {
@@ -105,6 +108,27 @@ async function runStreaming(
     void services.refreshStatus();
   }
   return answer;
+}
+
+/**
+ * Write tests created a test file: the server's `workspace/applyEdit` made it (empty on disk)
+ * and put the tests in its editor, and `window/showDocument` opened it. Save it, so that the
+ * file on disk holds the tests, as "created" says. Tests added to an existing file are left
+ * unsaved, for the user to review.
+ */
+async function saveCreatedFile(result: ChatResult, log: vscode.LogOutputChannel): Promise<void> {
+  const file = result.file;
+  if (result.applied !== true || !file || file.created !== true || typeof file.uri !== 'string') {
+    return;
+  }
+  try {
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(file.uri));
+    if (document.isDirty && !(await document.save())) {
+      log.warn(`could not save ${file.path}`);
+    }
+  } catch (error) {
+    log.warn(`could not save ${file.path}: ${String(error)}`);
+  }
 }
 
 /** Label "path:lines" for a command argument `{uri, range}` (code actions send those). */

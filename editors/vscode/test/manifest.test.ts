@@ -44,6 +44,16 @@ test('every server setting has a schema entry with a default and a description; 
   assert.equal(props['deepseek.apiKey'], undefined);
 });
 
+test('every server setting in package.json reaches the server', () => {
+  const props = manifest.contributes.configuration.properties;
+  const own = new Set<string>([...RESTART_SETTING_KEYS, 'trace.server', 'answerPages']);
+  const listed = new Set<string>(SERVER_SETTING_KEYS);
+  for (const name of Object.keys(props)) {
+    const key = name.replace(/^deepseek\./, '');
+    assert.ok(own.has(key) || listed.has(key), `deepseek.${key} is not forwarded to the server`);
+  }
+});
+
 test('activation, entry point and packaging basics', () => {
   assert.equal(manifest.main, './dist/extension.js');
   assert.ok(manifest.activationEvents.includes('onStartupFinished'));

@@ -30,6 +30,17 @@ test('only explicitly set values reach the server, so env and server defaults st
   assert.deepEqual(settings, { debounceMs: 50, enable: false });
 });
 
+test('where the key goes is read from the user\'s settings only, never from a workspace', () => {
+  const settings = serverSettings(
+    inspector({
+      baseUrl: { globalValue: 'https://proxy.example', workspaceValue: 'https://evil.example' },
+      allowInsecureHttp: { workspaceValue: true, workspaceFolderValue: true },
+      chatMaxTokens: { workspaceValue: 512 },
+    }),
+  );
+  assert.deepEqual(settings, { baseUrl: 'https://proxy.example', chatMaxTokens: 512 });
+});
+
 test('the most specific scope wins', () => {
   assert.equal(explicitValue({ globalValue: 1, workspaceValue: 2, workspaceFolderValue: 3 }), 3);
   assert.equal(explicitValue({ globalValue: 1, globalLanguageValue: 4, workspaceFolderValue: 3 }), 4);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { escapeHtml, linesLabel, readProgress, Transcript, transcriptMarkdown, turnMarkdown, usageLine } from '../src/logic/transcript';
+import { escapeHtml, fenced, languageOfPath, linesLabel, readProgress, Transcript, transcriptMarkdown, turnMarkdown, usageLine } from '../src/logic/transcript';
 
 test('progress reports carry deltas of the answer and of the reasoning', () => {
   // deepseek-lsp's reports: `delta` and `reasoning` since the last report, `message` a tail.
@@ -114,4 +114,59 @@ test('helpers: usage line, html escaping, line labels', () => {
   assert.equal(linesLabel('a.py', 0, 0, 5), 'a.py:1');
   assert.equal(linesLabel('a.py', 2, 5, 0), 'a.py:3-5');
   assert.equal(linesLabel('a.py', 2, 5, 1), 'a.py:3-6');
+});
+
+test('look-ups stream in from progress reports and the result lists them', () => {
+  // A look-up report: `lookup` (and a `message` saying the same) — not a preview of the answer.
+  const report = { kind: 'report', message: 'looked up `scale` in scaling.py', lookup: 'looked up `scale` in scaling.py' };
+  assert.deepEqual(readProgress(report), { lookup: 'looked up `scale` in scaling.py' });
+  const t = new Transcript();
+  const turn = t.begin('Ask', 'what does it return?');
+  t.stream(turn, readProgress(report)!);
+  assert.deepEqual(turn.lookups, ['looked up `scale` in scaling.py']);
+  assert.equal(turn.preview, '');
+  assert.equal(turnMarkdown(turn).lookups, '- looked up `scale` in scaling.py');
+  t.finish(turn, { content: 'A list.', lookups: ['looked up `scale` in scaling.py', 'looked up `x`: not found'] });
+  const md = turnMarkdown(turn);
+  assert.equal(md.lookups, '- looked up `scale` in scaling.py\n- looked up `x`: not found');
+  assert.match(transcriptMarkdown([turn]), /- looked up `x`: not found\n\nA list\./);
+});
+
+test('a cut answer shows its notice', () => {
+  const t = new Transcript();
+  const turn = t.begin('Ask', 'essay');
+  t.finish(turn, { content: 'word word', notice: 'The answer was cut at 256 tokens (the `chatMaxTokens` setting).' });
+  assert.equal(turnMarkdown(turn).notice, '**Note:** The answer was cut at 256 tokens (the `chatMaxTokens` setting).');
+  assert.match(transcriptMarkdown([turn]), /word word\n\n\*\*Note:\*\* The answer was cut at 256 tokens/);
+  const plain = t.begin('Ask', 'q');
+  t.finish(plain, { content: 'ok' });
+  assert.equal(turnMarkdown(plain).notice, '');
+});
+
+test('Write tests shows the test file and what was done with it, not the JSON', () => {
+  const t = new Transcript();
+  const turn = t.begin('Write Tests', '');
+  const code = 'from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n';
+  t.finish(turn, {
+    content: JSON.stringify({ path: 'tests/test_calc.py', content: code }),
+    path: 'tests/test_calc.py',
+    code,
+    applied: true,
+    file: { path: 'tests/test_calc.py', uri: 'file:///w/tests/test_calc.py', created: true },
+  });
+  assert.equal(turn.content, '`tests/test_calc.py`:\n\n```python\n' + code.trimEnd() + '\n```');
+  assert.match(turnMarkdown(turn).footer, /created tests\/test_calc\.py/);
+  const appended = t.begin('Write Tests', '');
+  t.finish(appended, { path: 'tests/test_calc.py', code, applied: true, file: { path: 'tests/test_calc.py', uri: 'file:///w/tests/test_calc.py', created: false } });
+  assert.match(turnMarkdown(appended).footer, /added the tests to tests\/test_calc\.py/);
+  const refused = t.begin('Write Tests', '');
+  t.finish(refused, { path: '../x/test_calc.py', code, applied: false, reason: 'the path leaves the workspace' });
+  assert.match(turnMarkdown(refused).footer, /not applied: the path leaves the workspace/);
+  assert.match(refused.content, /^`\.\.\/x\/test_calc\.py`:/);
+});
+
+test('code fences outgrow the backticks in the code', () => {
+  assert.equal(fenced('a = "```"\n', 'python'), '````python\na = "```"\n````');
+  assert.equal(languageOfPath('src/a.TS'), 'typescript');
+  assert.equal(languageOfPath('Makefile'), '');
 });

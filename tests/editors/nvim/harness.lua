@@ -84,8 +84,10 @@ function H.wait_attached(timeout_ms)
   end, timeout_ms or 15000)
 end
 
---- Text of the ghost text shown in the current buffer (ours on 0.11, Neovim's on 0.12):
---- { inline = first line, lines = following lines } or nil.
+local HINT_GROUPS = { DeepSeekSuggestionCount = true, ComplHintMore = true }
+
+--- Text of the ghost text shown in the current buffer (the plugin's or Neovim's own):
+--- { inline = first line, lines = following lines, hint = "(i/N)" or nil } or nil.
 function H.ghost()
   local names = { 'deepseek.ghost', 'nvim.lsp.inline_completion' }
   local spaces = api.nvim_get_namespaces()
@@ -95,30 +97,48 @@ function H.ghost()
       local marks = api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })
       if #marks > 0 then
         local d = marks[1][4]
-        local inline = {}
-        for _, chunk in ipairs(d.virt_text or {}) do
-          table.insert(inline, chunk[1])
+        local hint = nil
+        -- The "(i/N)" count of alternatives is drawn after the text in its own highlight.
+        local function text_of(chunks)
+          local parts = {}
+          for _, chunk in ipairs(chunks) do
+            if HINT_GROUPS[chunk[2]] then
+              hint = chunk[1]
+            else
+              table.insert(parts, chunk[1])
+            end
+          end
+          return table.concat(parts)
         end
         local lines = {}
         for _, vl in ipairs(d.virt_lines or {}) do
-          local parts = {}
-          for _, chunk in ipairs(vl) do
-            table.insert(parts, chunk[1])
-          end
-          table.insert(lines, table.concat(parts))
+          table.insert(lines, text_of(vl))
         end
         return {
           namespace = name,
           row = marks[1][2],
           col = marks[1][3],
-          inline = table.concat(inline),
+          inline = text_of(d.virt_text or {}),
           lines = lines,
+          hint = hint,
           pos = d.virt_text_pos,
         }
       end
     end
   end
   return nil
+end
+
+--- The test's input ($DEEPSEEK_TEST_INPUT, a JSON file), or {}.
+function H.input()
+  local path = vim.env.DEEPSEEK_TEST_INPUT
+  if not path or path == '' then
+    return {}
+  end
+  local f = assert(io.open(path, 'r'))
+  local data = vim.json.decode(f:read('*a'))
+  f:close()
+  return data
 end
 
 --- Seconds on the monotonic clock the simulator stamps requests with (time.monotonic()).

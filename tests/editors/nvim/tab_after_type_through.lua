@@ -27,7 +27,7 @@ return function(h)
   h.feed('<Tab>', 100)
   h.observe('line_after_tab', vim.api.nvim_get_current_line())
   h.feed('<BS>', 60)
-  -- Longer than the client debounce (ours 30 ms, Neovim's own 200 ms) plus the server's.
+  -- Longer than any client wait (Neovim's own: 200 ms) plus the server's.
   h.sleep(600)
   h.observe('visible_after_pause', require('deepseek').is_visible())
   h.feed('<Tab>', 100)

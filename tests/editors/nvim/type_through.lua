@@ -8,7 +8,7 @@ return function(h)
   h.observe('shown', h.wait('suggestion', h.ghost, 5000))
   h.observe('t_shown', h.now())
   h.type('urn', 80)
-  -- Longer than the client debounce (ours 30 ms, Neovim's own 200 ms) plus the server's.
+  -- Longer than any client wait (Neovim's own: 200 ms) plus the server's.
   h.sleep(500)
   h.observe('t_typed', h.now())
   h.observe('after_typing', h.ghost() or vim.NIL)

@@ -13,7 +13,14 @@
  * ask, then press Cancel while the answer streams), acceptWord (optional: press VS Code's
  * "Accept Next Word" key before Tab), acceptLine (optional {file, expectGhost, key}: open the
  * file, wait for its multi-line ghost text, press `key` bound to "Accept Next Line"),
- * machineSettings and missingServerPath (optional: break and restore deepseek.serverPath).
+ * machineSettings and missingServerPath (optional: break and restore deepseek.serverPath),
+ * latency (optional {file, pauses: [{typed, expect, kind}], keyGapMs, readMs}: the first
+ * thing typed after the key is set; records the last keystroke and the right ghost text on
+ * screen per pause), alternatives (optional {file, type, expectGhost}: Alt+] / Alt+[ after the
+ * ghost text shows), lookups (optional {file, question}: Ask About Selection… on the whole
+ * file; the chat view lists the model's look-ups), notice (optional {question}: an
+ * answer cut at chatMaxTokens), writeTests (optional {file, expectTab}: Write Tests on the
+ * file's first lines opens the new test file).
  */
 'use strict';
 
@@ -112,6 +119,92 @@ async function waitForGhost(page, text, timeout = 45000) {
   );
 }
 
+/** Open a workspace file with Quick Open and put the cursor at its end. */
+async function openFile(page, file) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(file);
+  // The row whose name is exactly `file` (the list may still show recently opened files).
+  const name = new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: name }) }).first();
+  await row.click();
+  await page.locator(`.tab.active[aria-label*="${file}"]`).first().waitFor({ timeout: 30000 });
+  await page.locator('.part.editor .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+End');
+}
+
+/**
+ * Record, in the page, when keys go down and when the ghost text changes (epoch ms from the
+ * page's clock: the same clock as the machine's), for the pause measurements.
+ */
+async function recordTimings(page) {
+  await page.evaluate(() => {
+    const now = () => performance.timeOrigin + performance.now();
+    const read = () => [...document.querySelectorAll('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text')]
+      .map((e) => e.textContent || '').join('').replace(/\u00a0/g, ' ');
+    const record = { keys: [], ghosts: [] };
+    window.__deepseekTimings = record;
+    document.addEventListener('keydown', () => record.keys.push(now()), true);
+    let last = '';
+    new MutationObserver(() => {
+      const text = read();
+      if (text !== last) {
+        last = text;
+        record.ghosts.push([now(), text]);
+      }
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+}
+
+/** Type each pause's text, then wait for its ghost text: [{kind, expect, key, ghost, seen}]. */
+async function measurePauses(page, spec) {
+  const out = [];
+  for (const pause of spec.pauses) {
+    await page.keyboard.type(pause.typed, { delay: spec.keyGapMs });
+    await page.waitForFunction((expected) => {
+      const ghosts = window.__deepseekTimings.ghosts;
+      return ghosts.length > 0 && ghosts[ghosts.length - 1][1] === expected;
+    }, pause.expect, { timeout: 5000, polling: 20 }).catch(() => undefined);
+    const seen = await page.evaluate((expected) => {
+      const { keys, ghosts } = window.__deepseekTimings;
+      const key = keys[keys.length - 1];
+      const after = ghosts.filter(([t]) => t >= key);
+      const right = after.find(([, text]) => text === expected);
+      return { key, ghost: right ? right[0] : null, seen: after.map(([, text]) => text) };
+    }, pause.expect);
+    out.push({ kind: pause.kind, expect: pause.expect, ...seen });
+    await page.waitForTimeout(spec.readMs);
+  }
+  return out;
+}
+
+/** The "i/N" of VS Code's inline suggestion toolbar (shown while the mouse is on the ghost). */
+async function suggestionCount(page) {
+  await page.mouse.move(10, 10);
+  await page.locator('.monaco-editor .ghost-text-decoration').first().hover();
+  const count = page.locator('.inlineSuggestionsHints .availableSuggestionCount').first();
+  await page.waitForFunction(() => /\d+\/\d+/.test(
+    document.querySelector('.inlineSuggestionsHints .availableSuggestionCount')?.textContent || ''),
+  undefined, { timeout: 10000 });
+  return ((await count.textContent()) || '').trim();
+}
+
+/** Ask about the selection (or nothing) from the palette; returns the finished chat turn. */
+async function ask(page, question, keepSelection) {
+  const row = await runCommand(page, 'DeepSeek: Ask About Selection…', keepSelection);
+  await row.click();
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(question);
+  await page.keyboard.press('Enter');
+  const frame = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+  const turn = frame.locator('.turn.done', { hasText: question }).first();
+  await turn.waitFor({ timeout: 60000 });
+  return turn;
+}
+
 async function shot(page, name) {
   if (!config.screenshots) {
     return;
@@ -176,6 +269,17 @@ async function main() {
     await page.waitForSelector('[aria-label="DeepSeek ready"]', { timeout: 60000 });
     log('key-set');
 
+    if (config.latency) {
+      // The first thing typed in this server session: last keystroke → right ghost text at
+      // each pause of a scripted session (the simulator's model knows what comes).
+      await recordTimings(page);
+      await openFile(page, config.latency.file);
+      await page.waitForTimeout(1000); // a person starts typing a moment after opening
+      result.latency = await measurePauses(page, config.latency);
+      log('latency', { pauses: result.latency.length });
+      await page.keyboard.press('Escape');
+    }
+
     // Open the file through Quick Open.
     await page.keyboard.press('Control+P');
     const quickInput = page.locator('.quick-input-widget input');
@@ -215,6 +319,35 @@ async function main() {
     await page.keyboard.press('Control+S');
     await page.waitForSelector('.tab.active:not(.dirty)', { timeout: 15000 });
     log('saved');
+
+    if (config.alternatives) {
+      // VS Code's "Show Next/Previous Inline Suggestion" (Alt+] / Alt+[): the first press asks
+      // explicitly (the server answers with alternatives), then they cycle, with "i/N".
+      const spec = config.alternatives;
+      await openFile(page, spec.file);
+      await page.keyboard.type(spec.type, { delay: 40 });
+      await waitForGhost(page, spec.expectGhost);
+      const steps = [{ key: null, ghost: (await ghostText(page)).replace(/\u00a0/g, ' '), count: await suggestionCount(page) }];
+      for (const key of ['Alt+BracketRight', 'Alt+BracketRight', 'Alt+BracketLeft']) {
+        const before = steps[steps.length - 1];
+        await page.keyboard.press(key);
+        await page.waitForFunction((previous) => {
+          const text = [...document.querySelectorAll('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text')]
+            .map((e) => e.textContent || '').join('').replace(/\u00a0/g, ' ');
+          return text !== '' && text !== previous;
+        }, before.ghost, { timeout: 15000 }).catch(() => undefined);
+        await page.waitForTimeout(200);
+        steps.push({ key, ghost: (await ghostText(page)).replace(/\u00a0/g, ' '), count: await suggestionCount(page) });
+        if (key === 'Alt+BracketRight' && steps.length === 2) {
+          await shot(page, 'vscode-alternatives.png');
+        }
+      }
+      result.alternatives = steps;
+      log('alternatives', { steps });
+      await page.mouse.move(10, 10);
+      await page.keyboard.press('Escape');
+      await openFile(page, config.file); // back to the first file, for the steps below
+    }
 
     // The status bar item: hover shows tokens and cost from deepseek.status (refreshed about
     // a second after each completion; hover again until the numbers are in).
@@ -340,6 +473,53 @@ async function main() {
       await frame.locator('.turn.cancelled', { hasText: config.cancel.question }).first().waitFor({ timeout: 15000 });
       result.cancelledTurn = (await frame.locator('.turn.cancelled').first().innerText()) || '';
       log('cancelled');
+    }
+
+    if (config.lookups) {
+      // A question about code that calls a function defined in another file: the model looks
+      // it up, and the chat view lists the look-up above the answer.
+      const spec = config.lookups;
+      await openFile(page, spec.file);
+      await page.keyboard.press('Control+A');
+      const turn = await ask(page, spec.question, true);
+      result.lookups = {
+        lookups: (await turn.locator('.lookups').first().innerText().catch(() => '')) || '',
+        answer: (await turn.locator('.answer').first().innerText()) || '',
+      };
+      log('lookups', result.lookups);
+      await shot(page, 'vscode-lookups.png');
+    }
+
+    if (config.notice) {
+      // An answer cut at chatMaxTokens says so under the answer.
+      const turn = await ask(page, config.notice.question, false);
+      result.notice = {
+        notice: (await turn.locator('.notice').first().innerText().catch(() => '')) || '',
+        turn: (await turn.innerText()) || '',
+      };
+      log('notice', result.notice);
+    }
+
+    if (config.writeTests) {
+      // Write Tests on the function: the server creates the test file (workspace/applyEdit
+      // with a CreateFile) and opens it (window/showDocument); the extension saves it.
+      const spec = config.writeTests;
+      await openFile(page, spec.file);
+      await page.keyboard.press('Control+A');
+      const row = await runCommand(page, 'DeepSeek: Write Tests', true);
+      await row.click();
+      const frame = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+      const turn = frame.locator('.turn.done', { hasText: 'Write Tests' }).first();
+      await turn.waitFor({ timeout: 60000 });
+      await page.locator(`.tab.active[aria-label*="${spec.expectTab}"]`).first().waitFor({ timeout: 30000 });
+      await page.waitForSelector('.tab.active:not(.dirty)', { timeout: 15000 });
+      result.writeTests = {
+        turn: (await turn.innerText()) || '',
+        tabs: await page.$$eval('.tabs-container .tab', (tabs) => tabs.map((t) => t.getAttribute('aria-label') || '')),
+        lines: await visibleLines(page),
+      };
+      log('write-tests', result.writeTests);
+      await shot(page, 'vscode-write-tests.png');
     }
 
     if (config.acceptLine) {

@@ -14,6 +14,7 @@ local listeners = {}
 ---@type fun(value: table)[]
 local waiting = {}
 local token_seq = 0
+local save_created_file -- defined below
 
 local progress_group = api.nvim_create_augroup('deepseek.progress', { clear = true })
 api.nvim_create_autocmd('LspProgress', {
@@ -42,6 +43,32 @@ api.nvim_create_autocmd('LspProgress', {
   end,
 })
 
+--- Write tests created a file (`result.file.created`): the server's workspace/applyEdit made a
+--- buffer for it with the tests in it, and window/showDocument opened it. Neovim does not
+--- write a file it was asked to create "if it does not exist", so write it now: the test file
+--- is then on disk, as the command says. Appended tests are left unsaved, to be reviewed.
+---@param result table
+save_created_file = function(result)
+  local file = result.file
+  if result.applied ~= true or type(file) ~= 'table' or file.created ~= true
+    or type(file.uri) ~= 'string'
+  then
+    return
+  end
+  local bufnr = vim.uri_to_bufnr(file.uri)
+  if not (api.nvim_buf_is_loaded(bufnr) and vim.bo[bufnr].modified) then
+    return
+  end
+  local name = api.nvim_buf_get_name(bufnr)
+  vim.fn.mkdir(vim.fs.dirname(name), 'p')
+  local ok, err = pcall(api.nvim_buf_call, bufnr, function()
+    vim.cmd('silent write')
+  end)
+  if not ok then
+    vim.notify(('DeepSeek: could not write %s: %s'):format(file.path, err), vim.log.levels.WARN)
+  end
+end
+
 --- Run a command whose answer streams into the answer window.
 ---@param command string
 ---@param args table
@@ -59,8 +86,13 @@ local function stream_command(command, args, title, question, code)
   local finished = false
   local function on_progress(value)
     -- Reports carry the end of the answer so far (one line); it is shown until the whole
-    -- answer arrives with the result.
-    if not finished and type(value.message) == 'string' and value.message ~= '' then
+    -- answer arrives with the result. A look-up the model made is a report of its own.
+    if finished then
+      return
+    end
+    if type(value.lookup) == 'string' and value.lookup ~= '' then
+      answer:lookup(value.lookup)
+    elseif type(value.message) == 'string' and value.message ~= '' then
       answer:progress(value.message)
     end
   end
@@ -88,6 +120,7 @@ local function stream_command(command, args, title, question, code)
       result = { content = type(result) == 'string' and result or '_(no answer)_' }
     end
     answer:finish(result)
+    save_created_file(result)
   end, { workDoneToken = token })
 end
 

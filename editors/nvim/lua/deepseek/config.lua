@@ -16,7 +16,7 @@ local M = {}
 ---@field disabled_filetypes string[]       never attach to these
 ---@field root_markers string[]             files that mark a workspace root
 ---@field settings table                    the server's `deepseek` settings (SPEC §3, camelCase)
----@field ghost_text { enabled: boolean, native: boolean|'auto', debounce_ms: integer, hl_group: string }
+---@field ghost_text { enabled: boolean, native: boolean|'auto', debounce_ms: integer, hl_group: string, count_hl_group: string }
 ---@field keymaps deepseek.Keymaps|false
 ---@field answer { layout: 'split'|'vsplit'|'float', width: number, height: number }
 ---@field capabilities table?               merged into the client capabilities
@@ -31,11 +31,17 @@ M.defaults = {
   settings = {},
   ghost_text = {
     enabled = true,
-    -- 'auto': Neovim's own `vim.lsp.inline_completion` where it exists (0.12+), else ours.
-    native = 'auto',
-    -- Client-side debounce before asking; the server debounces upstream calls itself.
-    debounce_ms = 30,
+    -- false: the plugin draws the ghost text (0.11 and 0.12+). true or 'auto': Neovim's own
+    -- `vim.lsp.inline_completion` where it exists (0.12+), which waits 200 ms after each
+    -- keystroke before it asks: ghost text comes later than with the plugin's (see
+    -- docs/performance.md, "Real editors").
+    native = false,
+    -- The plugin's wait before asking. None: the server waits itself, counted from the last
+    -- change (none at all on a fresh line), so a wait here would only come on top of it.
+    debounce_ms = 0,
     hl_group = 'DeepSeekSuggestion',
+    -- The "(2/3)" after a suggestion when there are alternatives.
+    count_hl_group = 'DeepSeekSuggestionCount',
   },
   keymaps = {
     accept = '<Tab>',

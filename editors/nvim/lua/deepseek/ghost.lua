@@ -5,6 +5,11 @@
 -- A suggestion is kept as "text to insert at the point where it was asked for". Whatever the user
 -- types after that point is compared with the start of that text: while it matches, the shown
 -- remainder shrinks and no new request is made (the server would answer the same).
+--
+-- Alternatives: the next/previous keys ask with triggerKind Invoked, for which the server
+-- answers with up to three distinct suggestions, and cycle through them with a "(i/N)" count.
+-- Typing keeps the alternative shown as long as it matches; alternatives that no longer match
+-- what was typed drop out of the cycle.
 local api = vim.api
 local config = require('deepseek.config')
 local dlsp = require('deepseek.lsp')
@@ -28,7 +33,9 @@ local TRIGGER_INVOKED, TRIGGER_AUTOMATIC = 1, 2
 ---@field request_id integer?
 ---@field anchor [integer, integer]?   0-based row, byte column where the suggestion starts
 ---@field items deepseek.ghost.Item[]?
----@field index integer?
+---@field index integer?               the item shown (an index into `items`)
+---@field live integer[]?              indices of the items that still match what was typed
+---@field invoked boolean?             the items answer an explicit request: all alternatives
 ---@field rest string?                 the part not typed yet (what is shown)
 
 ---@type table<integer, deepseek.ghost.State>
@@ -83,7 +90,7 @@ function M.clear(bufnr)
   if s then
     stop_timer(s)
     cancel_request(s)
-    s.items, s.index, s.anchor, s.rest = nil, nil, nil, nil
+    s.items, s.index, s.live, s.anchor, s.rest, s.invoked = nil, nil, nil, nil, nil, nil
   end
   hide(bufnr)
 end
@@ -103,6 +110,19 @@ local function expand_tabs(text, bufnr)
     return text
   end
   return (text:gsub('\t', string.rep(' ', vim.bo[bufnr].tabstop)))
+end
+
+--- Where `index` is in `list` (1 when it is not there).
+---@param list integer[]
+---@param index integer
+---@return integer
+local function position(list, index)
+  for i, value in ipairs(list) do
+    if value == index then
+      return i
+    end
+  end
+  return 1
 end
 
 ---@param bufnr integer
@@ -136,10 +156,25 @@ local function render(bufnr)
       table.insert(mark.virt_lines, { { expand_tabs(lines[i], bufnr), hl } })
     end
   end
+  -- With alternatives, which one this is, after its last line: " (2/3)".
+  local live = s.live or {}
+  if #live > 1 then
+    local count = (' (%d/%d)'):format(position(live, s.index), #live)
+    local hint = { count, config.get().ghost_text.count_hl_group }
+    if mark.virt_lines then
+      table.insert(mark.virt_lines[#mark.virt_lines], hint)
+    else
+      -- After the text, not inline: it must not push the rest of the line along.
+      mark.virt_text = mark.virt_text or {}
+      table.insert(mark.virt_text, hint)
+      mark.virt_text_pos = 'inline'
+    end
+  end
   api.nvim_buf_set_extmark(bufnr, M.ns, row, col, mark)
 end
 
---- Check the shown suggestion against what was typed since it was asked for.
+--- Check the shown suggestion against what was typed since it was asked for. The alternative
+--- shown stays as long as it matches; otherwise the first one that still does is shown.
 ---@param bufnr integer
 ---@return boolean still_valid
 local function sync(bufnr)
@@ -147,7 +182,6 @@ local function sync(bufnr)
   if not (s and s.items and s.anchor) then
     return false
   end
-  local item = s.items[s.index]
   local arow, acol = s.anchor[1], s.anchor[2]
   local row, col = cursor()
   if row < arow or (row == arow and col < acol) or row >= api.nvim_buf_line_count(bufnr) then
@@ -158,16 +192,21 @@ local function sync(bufnr)
     return false
   end
   local typed_text = table.concat(typed, '\n')
-  if typed_text == '' then
-    s.rest = item.text
-  elseif vim.startswith(item.text, typed_text) then
-    s.rest = item.text:sub(#typed_text + 1)
-  else
+  local live = {}
+  for i, item in ipairs(s.items) do
+    -- Typed to the end of an item leaves nothing of it to suggest.
+    if #item.text > #typed_text and item.text:sub(1, #typed_text) == typed_text then
+      table.insert(live, i)
+    end
+  end
+  if #live == 0 then
     return false
   end
-  if s.rest == '' then
-    return false -- typed to the end: nothing left to suggest
+  if not vim.list_contains(live, s.index) then
+    s.index = live[1]
   end
+  s.live = live
+  s.rest = s.items[s.index].text:sub(#typed_text + 1)
   render(bufnr)
   return true
 end
@@ -218,7 +257,8 @@ end
 
 ---@param bufnr integer
 ---@param trigger integer
-local function request(bufnr, trigger)
+---@param pick? fun(items: deepseek.ghost.Item[]): integer  which item to show (default: the first)
+local function request(bufnr, trigger, pick)
   if api.nvim_get_current_buf() ~= bufnr or not api.nvim_get_mode().mode:match('^i') then
     return
   end
@@ -264,8 +304,9 @@ local function request(bufnr, trigger)
       M.clear(bufnr)
       return
     end
-    s.items, s.index, s.anchor, s.rest = items, 1, { row, col }, items[1].text
-    render(bufnr)
+    s.items, s.anchor, s.invoked = items, { row, col }, trigger == TRIGGER_INVOKED
+    s.index = pick and pick(items) or 1
+    sync(bufnr)
   end, bufnr)
   if ok then
     s.client_id, s.request_id = client.id, id
@@ -294,7 +335,7 @@ local function on_change(bufnr)
     return -- typing through the suggestion: keep it, no request
   end
   local s = state_of(bufnr)
-  s.items, s.index, s.anchor, s.rest = nil, nil, nil, nil
+  s.items, s.index, s.live, s.anchor, s.rest, s.invoked = nil, nil, nil, nil, nil, nil
   hide(bufnr)
   schedule_request(bufnr)
 end
@@ -364,20 +405,29 @@ function M.accept(kind)
   return true
 end
 
---- Show another of the server's suggestions (or ask for more when there is only one).
+--- Show another of the server's suggestions. The first press asks the server explicitly
+--- (triggerKind Invoked: up to three distinct suggestions) and moves from the one shown; later
+--- presses cycle through what it answered. With nothing shown, it shows the first.
 ---@param delta integer
 function M.next(delta)
   local bufnr = api.nvim_get_current_buf()
-  local s = states[bufnr]
-  if not (s and s.items) then
-    request(bufnr, TRIGGER_INVOKED)
+  local s = state_of(bufnr)
+  local shown = sync(bufnr) and s.rest or nil
+  if shown and s.invoked then
+    local live = s.live
+    s.index = live[(position(live, s.index) - 1 + delta) % #live + 1]
+    sync(bufnr)
     return
   end
-  local n = #s.items
-  local start = s.index
-  repeat
-    s.index = (s.index - 1 + delta) % n + 1
-  until sync(bufnr) or s.index == start
+  stop_timer(s) -- an automatic request about to start would replace the answer
+  request(bufnr, TRIGGER_INVOKED, function(items)
+    for i, item in ipairs(items) do
+      if item.text == shown then
+        return (i - 1 + delta) % #items + 1
+      end
+    end
+    return 1
+  end)
 end
 
 --- Hide the suggestion until the next change.

@@ -54,7 +54,7 @@ local function check_neovim()
   elseif config.use_native() then
     vim.health.ok('Ghost text: Neovim\'s vim.lsp.inline_completion')
   else
-    vim.health.ok('Ghost text: drawn by deepseek.nvim (no vim.lsp.inline_completion here)')
+    vim.health.ok('Ghost text: drawn by deepseek.nvim')
   end
 end
 

@@ -29,6 +29,7 @@ function M.setup(opts)
   config.set(opts)
 
   api.nvim_set_hl(0, 'DeepSeekSuggestion', { link = 'Comment', default = true })
+  api.nvim_set_hl(0, 'DeepSeekSuggestionCount', { link = 'NonText', default = true })
   api.nvim_clear_autocmds({ group = attach_group })
   api.nvim_create_autocmd('LspAttach', {
     group = attach_group,

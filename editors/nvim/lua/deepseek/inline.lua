@@ -133,10 +133,84 @@ function M.accept(kind)
   return ghost.accept(kind)
 end
 
+--- Neovim's inline completion state for a buffer (an internal of `vim.lsp.inline_completion`:
+--- it has no public way to ask with triggerKind Invoked or to be given items), or nil.
+---@param bufnr integer
+---@return table?
+local function native_completor(bufnr)
+  local ok, capability = pcall(require, 'vim.lsp._capability')
+  local all = ok and type(capability) == 'table' and capability.all or nil
+  local completor = all and all.inline_completion and all.inline_completion.active
+    and all.inline_completion.active[bufnr]
+  if type(completor) == 'table' and type(completor.client_state) == 'table'
+    and type(completor.select) == 'function'
+  then
+    return completor
+  end
+  return nil
+end
+
+-- Where the native items of a buffer answer an explicit request: { tick, row, col }.
+---@type table<integer, integer[]>
+local native_invoked = {}
+
+--- Native next/previous: the first press asks the server with triggerKind Invoked (up to
+--- three suggestions) and gives the answer to Neovim's inline completion, which draws it with
+--- its " (i/N)" count; later presses at the same place cycle with its `select()`.
+---@param delta integer
+local function native_next(delta)
+  local bufnr = api.nvim_get_current_buf()
+  local row, col = unpack(api.nvim_win_get_cursor(0))
+  local tick = api.nvim_buf_get_changedtick(bufnr)
+  local here = native_invoked[bufnr]
+  local completor = native_completor(bufnr)
+  local client = require('deepseek.lsp').get_client(bufnr)
+  if (here and here[1] == tick and here[2] == row and here[3] == col) or not (completor and client) then
+    vim.lsp.inline_completion.select({ count = delta })
+    return
+  end
+  local current = completor.current
+  local shown = current and native_shown() and native_rest(current) or nil
+  local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+  ---@diagnostic disable-next-line: inject-field
+  params.context = { triggerKind = 1 } -- Invoked
+  client:request('textDocument/inlineCompletion', params, function(err, result)
+    if err or not result or not api.nvim_buf_is_valid(bufnr)
+      or api.nvim_get_current_buf() ~= bufnr
+      or api.nvim_buf_get_changedtick(bufnr) ~= tick
+      or not vim.deep_equal(api.nvim_win_get_cursor(0), { row, col })
+      or not api.nvim_get_mode().mode:match('^i')
+    then
+      return
+    end
+    local items = result.items or result
+    if #items == 0 then
+      return
+    end
+    local index = 1
+    for i, item in ipairs(items) do
+      local text = type(item.insertText) == 'table' and item.insertText.value or item.insertText
+      if text == shown then
+        index = (i - 1 + delta) % #items + 1
+        break
+      end
+    end
+    -- Only our items: another server's would shift the indices.
+    for id in pairs(completor.client_state) do
+      completor.client_state[id].items = id == client.id and items or nil
+    end
+    completor.client_state[client.id] = completor.client_state[client.id] or {}
+    completor.client_state[client.id].items = items
+    native_invoked[bufnr] = { tick, row, col }
+    completor:select(index, #items > 1)
+  end, bufnr)
+end
+
+--- Show the next (`delta` 1) or previous (-1) suggestion; see `native_next` and `ghost.next`.
 ---@param delta integer
 function M.next(delta)
   if native() then
-    vim.lsp.inline_completion.select({ count = delta })
+    native_next(delta)
   else
     ghost.next(delta)
   end

@@ -43,6 +43,11 @@ function M.client_config()
   if opts.ghost_text.enabled then
     capabilities.textDocument.inlineCompletion = { dynamicRegistration = false }
   end
+  -- Neovim applies `documentChanges` (with CreateFile) but does not say so; Write tests needs
+  -- it to create the test file.
+  capabilities.workspace = capabilities.workspace or {}
+  capabilities.workspace.workspaceEdit = capabilities.workspace.workspaceEdit or {}
+  capabilities.workspace.workspaceEdit.documentChanges = true
   if opts.capabilities then
     capabilities = vim.tbl_deep_extend('force', capabilities, opts.capabilities)
   end
@@ -53,6 +58,9 @@ function M.client_config()
     cmd_env = opts.cmd_env,
     filetypes = opts.filetypes,
     capabilities = capabilities,
+    -- Send each edit at once (Neovim waits up to 150 ms by default, sending several together):
+    -- the server times its wait from the last edit and learns the typing rhythm from them.
+    flags = { debounce_text_changes = 0 },
     -- The server reads initializationOptions first and pulls `workspace/configuration`
     -- section `deepseek` after; Neovim answers the pull from `settings`. The answer window
     -- shows every answer, so the server need not write answer pages (Markdown files it
@@ -64,6 +72,12 @@ function M.client_config()
     handlers = {
       ['window/showMessage'] = function(err, params, ctx)
         return require('deepseek.commands').show_message(err, params, ctx)
+      end,
+      -- Files the server opens (the test file Write tests created) go in a code window, not
+      -- in the answer window.
+      ['window/showDocument'] = function(err, params, ctx)
+        require('deepseek.ui').leave_answer_window()
+        return vim.lsp.handlers['window/showDocument'](err, params, ctx)
       end,
     },
     -- A root_dir function lets us skip disabled filetypes while attaching to all others

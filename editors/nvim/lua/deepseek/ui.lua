@@ -30,6 +30,13 @@ function M.answer_bufnr()
   return bufnr and api.nvim_buf_is_valid(bufnr) and bufnr or nil
 end
 
+--- When the cursor is in the answer window, go back to the previous window.
+function M.leave_answer_window()
+  if bufnr and api.nvim_get_current_buf() == bufnr then
+    vim.cmd.wincmd('p')
+  end
+end
+
 ---@param buf integer
 ---@return integer? win
 local function window_of(buf)
@@ -109,6 +116,8 @@ end
 ---@field buf integer
 ---@field start integer  0-based line where the streamed text begins
 ---@field text string
+---@field lookups string[]  what the model looked up ("looked up `scale` in scaling.py")
+---@field last string?      the latest progress text
 local Answer = {}
 Answer.__index = Answer
 
@@ -143,7 +152,28 @@ function M.begin(title, question, code)
   set_lines(buf, empty and 0 or -1, -1, head)
   M.open()
   follow(buf)
-  return setmetatable({ buf = buf, start = start + #head - 1, text = '' }, Answer)
+  return setmetatable({ buf = buf, start = start + #head - 1, text = '', lookups = {} }, Answer)
+end
+
+--- Markdown emphasis around text that may hold underscores.
+---@param text string
+---@return string
+local function italic(text)
+  return '_' .. text:gsub('_', '\\_') .. '_'
+end
+
+--- The look-ups the model made, one list item each, then a blank line.
+---@param lookups string[]
+---@return string[]
+local function lookup_lines(lookups)
+  local lines = {}
+  for _, summary in ipairs(lookups) do
+    table.insert(lines, '- ' .. summary)
+  end
+  if #lines > 0 then
+    table.insert(lines, '')
+  end
+  return lines
 end
 
 ---@param lines string[]
@@ -155,16 +185,39 @@ function Answer:_show(lines)
   follow(self.buf)
 end
 
---- While the answer streams: the latest progress text (the end of the answer so far).
----@param message string
+--- While the answer streams: the look-ups so far and the latest progress text (the end of
+--- the answer so far).
+---@param message string?
 function Answer:progress(message)
-  self:_show({ '_' .. message:gsub('_', '\\_') .. '_' })
+  self.last = message or self.last
+  local lines = lookup_lines(self.lookups)
+  table.insert(lines, italic(self.last or '…thinking'))
+  self:_show(lines)
 end
 
---- The final answer replaces what was streamed (it is authoritative).
----@param result { content: string?, reasoningContent: string?, usage: table?, model: string?, applied: boolean?, reason: string? }
+--- A look-up the model made (a progress report's `lookup`): kept above the answer.
+---@param summary string
+function Answer:lookup(summary)
+  table.insert(self.lookups, summary)
+  self:progress(nil)
+end
+
+--- The language of a file name, for a code fence.
+---@param path string
+---@return string
+local function fence_language(path)
+  return vim.filetype.match({ filename = path }) or ''
+end
+
+--- The final answer replaces what was streamed (it is authoritative). Write tests answers
+--- (`path`, `code`, `file`) show the test file's code, not the JSON it came as.
+---@param result { content: string?, reasoningContent: string?, usage: table?, model: string?, applied: boolean?, reason: string?, lookups: string[]?, notice: string?, path: string?, code: string?, file: { path: string, uri: string, created: boolean }? }
 function Answer:finish(result)
   local lines = {}
+  if type(result.lookups) == 'table' then
+    self.lookups = result.lookups
+  end
+  vim.list_extend(lines, lookup_lines(self.lookups))
   if result.reasoningContent and result.reasoningContent ~= '' then
     table.insert(lines, '<details><summary>Reasoning</summary>')
     table.insert(lines, '')
@@ -174,8 +227,19 @@ function Answer:finish(result)
     table.insert(lines, '')
   end
   local content = (result.content or result.message or ''):gsub('%s+$', '')
+  if type(result.path) == 'string' and type(result.code) == 'string' then
+    content = ('`%s`:\n\n```%s\n%s\n```'):format(
+      result.path, fence_language(result.path), result.code:gsub('%s+$', ''))
+  end
   vim.list_extend(lines, vim.split(content, '\n', { plain = true }))
-  if result.applied == true then
+  if type(result.notice) == 'string' and result.notice ~= '' then
+    vim.list_extend(lines, { '', '**Note:** ' .. result.notice })
+  end
+  local file = type(result.file) == 'table' and result.file or nil
+  if result.applied == true and file then
+    local done = file.created and 'Created' or 'Added the tests to'
+    vim.list_extend(lines, { '', ('_%s `%s`._'):format(done, file.path) })
+  elseif result.applied == true then
     vim.list_extend(lines, { '', '_Applied to the buffer._' })
   elseif result.applied == false then
     vim.list_extend(lines, { '', '_Not applied: ' .. (result.reason or 'no reason given') .. '_' })

@@ -6,15 +6,19 @@
  */
 
 /** Keys the server understands (deepseek_lsp/config.py), minus `apiKey`, which never lives in
- *  settings.json: it comes from SecretStorage or the DEEPSEEK_API_KEY environment variable. */
+ *  settings.json (it comes from SecretStorage or the DEEPSEEK_API_KEY environment variable),
+ *  and `answerPages`, which the extension sets itself (see `initializationOptions`). A unit
+ *  test checks this list against the settings in package.json. */
 export const SERVER_SETTING_KEYS = [
   'baseUrl',
+  'allowInsecureHttp',
   'enable',
   'model',
   'chatModel',
   'chatReasoning',
   'prices',
   'debounceMs',
+  'adaptiveDebounce',
   'maxTokens',
   'temperature',
   'prefixTokens',
@@ -24,8 +28,15 @@ export const SERVER_SETTING_KEYS = [
   'exclude',
   'neighborFiles',
   'redactSecrets',
+  'minConfidence',
   'streamCompletions',
+  'chatMaxTokens',
 ] as const;
+
+/** Where the key is sent, and whether it may go unencrypted: the user's own settings only. A
+ *  workspace's .vscode/settings.json comes with the code one opens, and must not be able to
+ *  send the key elsewhere. */
+export const USER_ONLY_SETTING_KEYS: readonly ServerSettingKey[] = ['baseUrl', 'allowInsecureHttp'];
 
 export type ServerSettingKey = (typeof SERVER_SETTING_KEYS)[number];
 
@@ -68,7 +79,8 @@ export function explicitValue(inspected: InspectedSetting | undefined): unknown 
 export function serverSettings(inspect: SettingInspector): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of SERVER_SETTING_KEYS) {
-    const value = explicitValue(inspect(key));
+    const inspected = inspect(key);
+    const value = USER_ONLY_SETTING_KEYS.includes(key) ? inspected?.globalValue : explicitValue(inspected);
     if (value !== undefined && value !== null) {
       out[key] = value;
     }

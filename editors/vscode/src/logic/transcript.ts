@@ -18,6 +18,14 @@ export interface ChatResult {
   reason?: string;
   /** Where the server wrote the answer as a Markdown page. */
   documentUri?: string;
+  /** What the model looked up before answering ("looked up `scale` in scaling.py"). */
+  lookups?: string[];
+  /** Why the answer is incomplete, e.g. cut at `chatMaxTokens`. */
+  notice?: string;
+  /** Write tests: the test file's path and code, and the file created or added to. */
+  path?: string;
+  code?: string;
+  file?: { path: string; uri: string; created: boolean };
 }
 
 export interface ChatTurn {
@@ -39,6 +47,10 @@ export interface ChatTurn {
   /** Edit kinds: "applied" or the reason nothing changed. */
   outcome?: string;
   documentUri?: string;
+  /** What the model looked up, as it happened and then from the result. */
+  lookups: string[];
+  /** Why the answer is incomplete (from the result). */
+  notice?: string;
 }
 
 /** One piece of streamed text, as found in a `$/progress` value. */
@@ -47,6 +59,8 @@ export interface StreamPiece {
   reasoning?: string;
   /** A one-line glimpse of the answer so far (LSP's `message`), not a delta. */
   preview?: string;
+  /** A look-up the model made (deepseek-lsp's extra key `lookup`). */
+  lookup?: string;
 }
 
 function str(v: unknown): string | undefined {
@@ -60,7 +74,8 @@ function str(v: unknown): string | undefined {
  * report in the extra keys `delta` (answer) and `reasoning`, and, in LSP's `message`, the tail
  * of the answer so far on one line (or "thinking…"): a preview for clients that only read
  * `message`, used here only when a report has no deltas. `begin`/`end` messages are status
- * lines, not text.
+ * lines, not text. A report with the extra key `lookup` says what the model looked up
+ * ("looked up `scale` in scaling.py"; its `message` says the same).
  */
 export function readProgress(value: unknown): StreamPiece | undefined {
   if (!value || typeof value !== 'object') {
@@ -69,6 +84,10 @@ export function readProgress(value: unknown): StreamPiece | undefined {
   const v = value as Record<string, unknown>;
   if (v.kind !== 'report') {
     return undefined;
+  }
+  const lookup = str(v.lookup);
+  if (lookup !== undefined) {
+    return { lookup };
   }
   const content = str(v.delta);
   const reasoning = str(v.reasoning);
@@ -95,6 +114,7 @@ export class Transcript {
       content: '',
       preview: '',
       state: 'streaming',
+      lookups: [],
     };
     this.turns.push(turn);
     return turn;
@@ -108,6 +128,9 @@ export class Transcript {
     if (piece.preview !== undefined) {
       turn.preview = piece.preview;
     }
+    if (piece.lookup !== undefined) {
+      turn.lookups.push(piece.lookup);
+    }
     turn.content += piece.content ?? '';
     turn.reasoning += piece.reasoning ?? '';
   }
@@ -120,6 +143,16 @@ export class Transcript {
     if (result && typeof result.content === 'string' && result.content !== '') {
       turn.content = result.content;
     }
+    if (result && typeof result.path === 'string' && typeof result.code === 'string') {
+      // Write tests: the file's code, not the JSON it came as.
+      turn.content = `\`${result.path}\`:\n\n${fenced(result.code, languageOfPath(result.path))}`;
+    }
+    if (result && Array.isArray(result.lookups)) {
+      turn.lookups = result.lookups.filter((l): l is string => typeof l === 'string');
+    }
+    if (result && typeof result.notice === 'string' && result.notice !== '') {
+      turn.notice = result.notice;
+    }
     if (result && typeof result.reasoningContent === 'string' && result.reasoningContent !== '') {
       turn.reasoning = result.reasoningContent;
     }
@@ -129,7 +162,9 @@ export class Transcript {
     if (result && typeof result.model === 'string') {
       turn.model = result.model;
     }
-    if (result && typeof result.applied === 'boolean') {
+    if (result && result.applied === true && result.file && typeof result.file.path === 'string') {
+      turn.outcome = `${result.file.created ? 'created' : 'added the tests to'} ${result.file.path}`;
+    } else if (result && typeof result.applied === 'boolean') {
       turn.outcome = result.applied ? 'applied to the selection' : `not applied: ${result.reason ?? 'no reason given'}`;
     }
     if (result && typeof result.documentUri === 'string') {
@@ -200,8 +235,11 @@ export function turnPhase(turn: ChatTurn): TurnPhase {
   return turn.preview && !/^waiting for/i.test(turn.preview) ? 'preview' : 'waiting';
 }
 
-/** A turn as markdown pieces: heading, reasoning (may be empty), answer and footer. */
-export function turnMarkdown(turn: ChatTurn): { heading: string; reasoning: string; answer: string; footer: string; phase: TurnPhase } {
+/** A turn as markdown pieces: heading, reasoning (may be empty), look-ups (a list, may be
+ *  empty), answer, notice (may be empty) and footer. */
+export function turnMarkdown(turn: ChatTurn): {
+  heading: string; reasoning: string; lookups: string; answer: string; notice: string; footer: string; phase: TurnPhase;
+} {
   const heading = turn.question
     ? `**${turn.title}**: ${turn.question}`
     : `**${turn.title}**`;
@@ -231,7 +269,9 @@ export function turnMarkdown(turn: ChatTurn): { heading: string; reasoning: stri
   if (usage) {
     footerParts.push(usage);
   }
-  return { heading, reasoning: turn.reasoning, answer, footer: footerParts.join(' · '), phase };
+  const lookups = turn.lookups.map((l) => `- ${l}`).join('\n');
+  const notice = turn.notice ? `**Note:** ${turn.notice}` : '';
+  return { heading, reasoning: turn.reasoning, lookups, answer, notice, footer: footerParts.join(' · '), phase };
 }
 
 /** The whole transcript as one markdown document (for "copy" and for plain views). */
@@ -243,13 +283,38 @@ export function transcriptMarkdown(turns: readonly ChatTurn[]): string {
       if (md.reasoning) {
         parts.push('<details><summary>Reasoning</summary>\n\n' + md.reasoning + '\n\n</details>');
       }
+      if (md.lookups) {
+        parts.push(md.lookups);
+      }
       parts.push(md.answer);
+      if (md.notice) {
+        parts.push(md.notice);
+      }
       if (md.footer) {
         parts.push(`_${md.footer}_`);
       }
       return parts.join('\n\n');
     })
     .join('\n\n---\n\n');
+}
+
+/** `code` in a Markdown code fence long enough for the backticks inside it. */
+export function fenced(code: string, language: string): string {
+  const runs = code.match(/`{3,}/g) ?? [];
+  const fence = '`'.repeat(Math.max(3, ...runs.map((r) => r.length + 1)));
+  return `${fence}${language}\n${code.replace(/\s+$/, '')}\n${fence}`;
+}
+
+const LANGUAGES: Record<string, string> = {
+  py: 'python', js: 'javascript', mjs: 'javascript', cjs: 'javascript', jsx: 'jsx', ts: 'typescript',
+  tsx: 'tsx', go: 'go', rs: 'rust', java: 'java', rb: 'ruby', php: 'php', c: 'c', h: 'c',
+  cc: 'cpp', cpp: 'cpp', hpp: 'cpp', cs: 'csharp', kt: 'kotlin', swift: 'swift', lua: 'lua', sh: 'bash',
+};
+
+/** The code fence tag for a file path ("" when unknown). */
+export function languageOfPath(path: string): string {
+  const ext = /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase();
+  return (ext && LANGUAGES[ext]) || '';
 }
 
 /** Text shown literally inside markdown emphasis. */
