@@ -294,7 +294,8 @@ class Settings:
     adaptive_debounce: bool = setting(
         "adaptiveDebounce", "boolean", True, "Mid-line, wait longer than `debounceMs` for a "
         "typist whose gaps between keystrokes are longer: until a gap clearly longer than "
-        "their usual one (1.2 × the 90th percentile of recent gaps, at most 1 s), so typing "
+        "their usual one (1.2 × the 90th percentile of their recent gaps; a gap over 0.5 s is a "
+        "pause, not rhythm), so typing "
         "does not cost a request per word. Off: `debounceMs` is the wait.")
     max_tokens: int = setting(
         "maxTokens", "integer", 128, "Most tokens one multi-line suggestion may have "

@@ -50,13 +50,16 @@ def test_too_little_history_gives_the_setting():
     assert rhythm.target_s(0.1, adaptive=True) == 0.1
 
 
-def test_breaks_are_not_rhythm_and_the_wait_is_capped():
+def test_pauses_are_not_rhythm():
     clock = Clock()
     rhythm = TypingRhythm(clock)
     typed(rhythm, clock, [5.0] * 10)  # one keystroke every few seconds: breaks
     assert rhythm.target_s(0.1, adaptive=True) == 0.1
-    typed(rhythm, clock, [0.95] * 12)  # a very slow typist
-    assert rhythm.target_s(0.1, adaptive=True) == TypingRhythm.MAX_S
+    # a steady typist who stops to read now and then: the reading is not their rhythm
+    typed(rhythm, clock, [0.1, 0.1, 0.1, 0.7, 0.1, 0.1, 0.1, 0.9, 0.1, 0.1, 0.1, 0.1])
+    assert abs(rhythm.target_s(0.05, adaptive=True) - 1.2 * 0.1) < 1e-9
+    typed(rhythm, clock, [0.45] * 12)  # a slow typist: the wait stays under 0.6 s
+    assert abs(rhythm.target_s(0.1, adaptive=True) - 1.2 * 0.45) < 1e-9
 
 
 def test_the_wait_counts_from_the_last_edit_not_from_the_request():

@@ -220,7 +220,8 @@ class TypingRhythm:
 
     The wait counts from the last edit. Mid-line it is `debounceMs`, or with
     `adaptiveDebounce` a gap clearly longer than this typist's usual one (1.2 × the 90th
-    percentile of their recent gaps, at most `MAX_S`), so a steady typist is answered soon
+    percentile of their recent gaps; a gap over `BREAK_S` is a pause, not rhythm, so the wait
+    stays under 0.6 s), so a steady typist is answered soon
     after they stop and a fast one does not pay for a request per word.
     """
 
@@ -228,7 +229,6 @@ class TypingRhythm:
     FACTOR = 1.2
     PERCENTILE = 0.9
     MIN_SAMPLES = 6
-    MAX_S = 1.0
     BREAK_S = 0.5  # longer gaps are pauses (reading, thinking), not the rhythm of typing
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -249,7 +249,7 @@ class TypingRhythm:
             return minimum_s
         gaps = sorted(self._gaps)
         usual = gaps[int(self.PERCENTILE * (len(gaps) - 1))]
-        return max(minimum_s, min(self.FACTOR * usual, self.MAX_S))
+        return max(minimum_s, self.FACTOR * usual)
 
     def remaining_s(self, target_s: float) -> float:
         """What is left of `target_s` since the last edit (all of it if none was seen)."""
