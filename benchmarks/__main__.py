@@ -8,7 +8,7 @@ import os
 import platform
 import statistics
 
-from benchmarks import server, typing_session
+from benchmarks import scripted_editor, server, typing_session
 
 
 def machine() -> str:
@@ -92,14 +92,19 @@ def main() -> None:
     args = parser.parse_args()
     speed = 4.0 if args.quick else 1.0
     intent = typing_session.INTENT[:400] if args.quick else typing_session.INTENT
-    results = asyncio.run(typing_session.play_all(speed=speed, intent=intent))
+    seeds = typing_session.SEEDS[:1] if args.quick else typing_session.SEEDS
+    results = asyncio.run(typing_session.play_all(speed=speed, intent=intent, seeds=seeds))
+    scripted, divergence = asyncio.run(scripted_editor.run_all())
     measured = server.run_all(quick=args.quick)
     print(f"Machine: {machine()}\n")
-    print("### Typing session (simulated DeepSeek: 600 ms to first token, 50 tokens/s, "
-          "300 ms to set up a connection)\n")
+    print(f"### Typing session ({len(seeds)} typists; simulated DeepSeek: 600 ms to first "
+          "token, 50 tokens/s, 300 ms to set up a connection)\n")
     print(typing_table(results))
     print("\n### Ghost text at pauses (shown/pauses, median ms from the last keystroke)\n")
     print(presence_table(results))
+    print("\n### A scripted editor at the network's floor (a key every 90 ms, 150 ms to the "
+          "first token)\n")
+    print(scripted_editor.table(scripted, divergence))
     print("\n### Server\n")
     print(server_table(measured))
 

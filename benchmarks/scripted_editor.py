@@ -194,7 +194,9 @@ async def divergence(*, slow_s: float = 1.5) -> Divergence:
 
 
 async def run_all() -> tuple[list[Result], Divergence]:
-    results = [await play(e) for e in EDITORS]
+    """Every editor, concurrently (each with its own simulator and engine), then the
+    divergence."""
+    results = list(await asyncio.gather(*(play(e) for e in EDITORS)))
     return results, await divergence()
 
 

@@ -119,7 +119,6 @@ CONFIGS = [
 ]
 
 #: Kinds of pause, by where the typist stopped.
-DEBUG_WRONG = False
 FIRST, AFTER_ENTER, MID_LINE, AFTER_ACCEPT = (
     "first of the session", "line end (after Enter)", "mid-line", "after an accept")
 KINDS = (MID_LINE, AFTER_ENTER, FIRST, AFTER_ACCEPT)
@@ -284,8 +283,6 @@ async def play(config: Config, *, intent: str = INTENT, speed: float = 1.0, seed
             if pause is not None and pause[0].latency_ms is None:
                 pause[0].latency_ms = (time.monotonic() - pause[1]) * 1000 * speed
                 pause[0].wrong = not intent[typed:].startswith(shown[1])
-                if pause[0].wrong and DEBUG_WRONG:
-                    print("WRONG", repr(intent[typed:typed+40]), repr(shown[1][:40]))
 
         while typed < len(intent):
             ghost = shown[1] if shown and shown[0] == typed else None
@@ -315,8 +312,6 @@ async def play(config: Config, *, intent: str = INTENT, speed: float = 1.0, seed
                 kind = (FIRST if not result.pauses else AFTER_ACCEPT if accepted
                         else AFTER_ENTER if intent[typed - 1] == "\n" else MID_LINE)
                 result.pauses.append(Pause(kind))
-                if DEBUG_WRONG:
-                    print("PAUSE", kind, typed, repr(intent[max(0, typed - 30):typed]))
                 pause = (result.pauses[-1], asked)
             pending = asyncio.ensure_future(engine.complete(query()))
             pending.add_done_callback(lambda t, at=typed: on_answer(t, at))
@@ -342,6 +337,28 @@ async def play(config: Config, *, intent: str = INTENT, speed: float = 1.0, seed
     return result
 
 
-async def play_all(*, speed: float = 1.0, intent: str = INTENT) -> list[Result]:
-    """All configurations, concurrently (each has its own simulator and engine)."""
-    return list(await asyncio.gather(*(play(c, speed=speed, intent=intent) for c in CONFIGS)))
+#: Typists (random seeds) per configuration: one session has too few pauses of each kind for a
+#: median to mean much.
+SEEDS = (7, 8, 9)
+
+
+def combined(results: list[Result]) -> Result:
+    """One configuration's sessions as one: counts added, pauses pooled."""
+    out = Result(results[0].config)
+    for r in results:
+        for name in ("keystrokes", "characters", "accepted", "typed_through", "upstream",
+                     "upstream_while_typing_through", "seconds", "prompt_tokens", "hit_tokens",
+                     "completion_tokens", "cost"):
+            setattr(out, name, getattr(out, name) + getattr(r, name))
+        out.pauses += r.pauses
+    return out
+
+
+async def play_all(*, speed: float = 1.0, intent: str = INTENT,
+                   seeds: tuple[int, ...] = SEEDS) -> list[Result]:
+    """All configurations with every seed, concurrently (each session has its own simulator
+    and engine); the sessions of a configuration are combined."""
+    runs = await asyncio.gather(*(play(c, speed=speed, intent=intent, seed=seed)
+                                  for c in CONFIGS for seed in seeds))
+    return [combined(list(runs[i * len(seeds):(i + 1) * len(seeds)]))
+            for i in range(len(CONFIGS))]
