@@ -26,7 +26,7 @@ from deepseek_lsp.completion.engine import CompletionEngine, CompletionQuery, En
 from deepseek_lsp.config import Settings
 from deepseek_lsp.simulator import Rule, SimulatorThread
 
-#: What the editor types (ten lines of Python, pauses marked: `|` mid-line, `¶` at a line end).
+#: What the editor types (thirteen lines of Python, pauses marked: `|` mid-line, `¶` at a line end).
 SCRIPT = (
     "def total(values):\n"
     "    result = 0\n"
@@ -38,6 +38,9 @@ SCRIPT = (
     "def mean(values):\n"
     "    count = len(|values)¶\n"
     "    return total(values) / |count¶\n"
+    "\n"
+    "\n"
+    "print(mean([1, 2]))\n"
 )
 BASE = "import math\n\n\n"
 KEY_S = 0.09

@@ -413,6 +413,62 @@ async def test_completing_a_suggestion_at_a_line_end_asks_for_the_next_line_at_o
     assert len(backend.calls) == 2
 
 
+async def test_a_pause_at_the_end_of_a_finished_line_shows_the_next_line():
+    # the user typed the whole line themselves and stops before Enter: the model's answer
+    # for the rest of the line is to end it, so the next line is asked for and shown
+    def answer(params: FimParams) -> Script:
+        if params.prompt.endswith("total = 0\n"):
+            return Script("    return total")
+        return Script("")  # the model ends the line (DeepSeek stops at the line break)
+
+    backend = FakeBackend(answer)
+    engine = engine_with(backend)
+    doc = Doc(engine, "def sum_of(values):\n    total = 0")
+    shown = await doc.ask()
+    assert shown is not None and shown.text == "\n    return total"
+    assert len(backend.calls) == 2
+    doc.type("\n    ")  # Enter, and the editor's indentation: typed into the suggestion
+    after_enter = await doc.ask()
+    assert after_enter.text == "return total"
+    assert len(backend.calls) == 2
+    # the same pause again is answered from the cache, next line and all
+    engine.forget_document(URI)
+    doc = Doc(engine, "def sum_of(values):\n    total = 0")
+    again = await doc.ask()
+    assert again is not None and again.text == "\n    return total"
+    assert len(backend.calls) == 2
+
+
+async def test_typing_on_after_a_line_end_answer_drops_the_next_line_call():
+    def answer(params: FimParams) -> Script:
+        if params.prompt.endswith("total = 0\n"):
+            return Script("    return total", first_s=1.0)
+        return Script("")
+
+    backend = FakeBackend(answer)
+    engine = engine_with(backend)
+    doc = Doc(engine, "def sum_of(values):\n    total = 0")
+    first = doc.ask()
+    await until(lambda: len(backend.calls) == 2)
+    doc.type("  # start")  # the line was not finished after all
+    first.cancel()
+    await doc.ask()
+    assert backend.calls[1].closed_early  # the next-line call was hung up at once
+    await asyncio.gather(first, return_exceptions=True)
+
+
+@pytest.mark.parametrize("line, answer", [
+    ("    total = ", ""),  # not a finished line: nothing to add is nothing to show
+    ("    total = 0", "  # zero"),  # the model went on with the line itself
+])
+async def test_no_next_line_call_unless_the_model_ended_a_line(line, answer):
+    backend = FakeBackend(Script(answer))
+    engine = engine_with(backend)
+    doc = Doc(engine, "def sum_of(values):\n" + line)
+    await doc.ask()
+    assert len(backend.calls) == 1
+
+
 async def test_a_block_is_answered_at_its_first_line_and_the_rest_follows_by_type_ahead():
     block = "for v in values:\n        total += v\n    return total\n"
     backend = FakeBackend(Script(block, first_s=0.05, gap_s=0.15, pieces=6))

@@ -192,11 +192,16 @@ class _Flight:
     settings: Settings
     lead: str = ""  # text put before the suggestion (the line break of a next-line call)
     speculative: bool = False  # started without a request (next line): kept until diverged
+    query: CompletionQuery | None = None  # the request it was started for (none: speculative)
     task: asyncio.Task[FimResult | None] | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)  # an answer can be given
     waiters: int = 0
     answered: bool = False
     dropped: bool = False  # cancelled because nobody could use it any more
+
+
+#: A line ending in one of these is not finished, whatever the model says (`total =`, `f(a,`).
+_LINE_GOES_ON = frozenset("=,([{+-*/%&|\\.<>!~^?")
 
 
 class _Superseded(Exception):
@@ -346,6 +351,11 @@ class CompletionEngine:
                 self.stats.cache_hits += 1
                 self._remember_at(doc, _Anchor.at(query.text, query.offset, query.offset), plan,
                                   cached, settings, complete=True)
+                if self._ended_line(plan, cached) and self._speculate_next_line(doc, query):
+                    try:
+                        await self._join_flight(doc, query)
+                    except _Superseded:
+                        return None
                 return self._showing(self._typeahead(doc, query))
         if self.failures.paused():
             kind = self.failures.last_error.kind if self.failures.last_error else None
@@ -472,14 +482,16 @@ class CompletionEngine:
 
     async def _join_flight(self, doc: _Document, q: CompletionQuery) -> bool:
         """Wait for the document's upstream call if the user only typed at its anchor since
-        (True once it can answer); cancel it at once if they did anything else. Raises
+        (and, for a next-line call, began with its line break): True once it can answer;
+        cancel it at once if they did anything else. Raises
         `_Superseded` when the call is cancelled while this request waits (a newer keystroke
         diverged from it: this request is stale)."""
         flight = doc.flight
         if flight is None or flight.task is None or flight.task.done():
             return False
         typed = flight.anchor.typed(q)
-        if typed is None or ("\n" in typed and flight.plan.mode == "single"):
+        if (typed is None or ("\n" in typed and flight.plan.mode == "single")
+                or typed[: len(flight.lead)] != flight.lead[: len(typed)]):
             self._drop_flight(doc)  # diverged: nobody can use it; the connection closes now
             return False
         flight.waiters += 1
@@ -544,7 +556,7 @@ class CompletionEngine:
         if wait_s > 0:
             await asyncio.sleep(wait_s)
         flight = self._start_flight(doc, _Anchor.at(q.text, q.offset, q.offset), plan,
-                                    settings)
+                                    settings, query=q)
         flight.waiters += 1
         try:
             await flight.ready.wait()
@@ -558,11 +570,12 @@ class CompletionEngine:
         return doc.shown is not None
 
     def _start_flight(self, doc: _Document, anchor: _Anchor, plan: FimPlan,
-                      settings: Settings, *, lead: str = "",
-                      speculative: bool = False) -> _Flight:
+                      settings: Settings, *, lead: str = "", speculative: bool = False,
+                      query: CompletionQuery | None = None) -> _Flight:
         """The document's one upstream call: an older one is cancelled first (superseded)."""
         self._drop_flight(doc)
-        flight = _Flight(anchor, plan, settings, lead=lead, speculative=speculative)
+        flight = _Flight(anchor, plan, settings, lead=lead, speculative=speculative,
+                         query=query)
         flight.task = asyncio.ensure_future(self._fly(doc, flight))
         # however the task ends — even cancelled before its first step, when `_fly` never
         # runs — whoever waits for it is woken
@@ -570,31 +583,56 @@ class CompletionEngine:
         doc.flight = flight
         return flight
 
-    def _speculate_next_line(self, doc: _Document, at: CompletionQuery) -> None:
+    def _speculate_next_line(self, doc: _Document, at: CompletionQuery) -> _Flight | None:
         """Ask now for the line after `at` (the end of a line the user just finished): the
-        call is anchored at the line end and its suggestion starts with the line break."""
+        call is anchored at the line end and its suggestion starts with the line break. The
+        call, or None when none was needed (answered from the cache) or possible."""
         line_end = at.text.find("\n", at.offset)
         rest = at.text[at.offset : len(at.text) if line_end < 0 else line_end]
         if rest.strip() or self.failures.paused():
-            return
+            return None
         eol = "\r\n" if at.text[line_end - 1 : line_end] == "\r" else "\n"
         text = at.text[: at.offset] + eol + at.text[at.offset :]
         settings = self._settings()
         plan = self._plan(replace(at, text=text, offset=at.offset + len(eol)), settings)
         if isinstance(plan, Skip):
-            return
+            return None
         self.stats.prefetches += 1
         cached = self.cache.get(self._cache_key(plan, settings)) if self.options.cache else None
         anchor = _Anchor.at(at.text, at.offset, at.offset)
         if cached is not None:
             self._remember_at(doc, anchor, plan, cached, settings, lead=eol, complete=True)
+            return None
+        return self._start_flight(doc, anchor, plan, settings, lead=eol, speculative=True)
+
+    def _ended_line(self, plan: FimPlan, result: FimResult) -> bool:
+        """The model's answer at the end of a line is to end it (a line break first): the
+        line is finished, and what the user wants to see is the next one."""
+        first_line, newline, _ = result.text.partition("\n")
+        last = plan.line_prefix[-1:]
+        return (self.options.speculate and plan.mode == "single" and not first_line.strip()
+                and bool(last.strip()) and last not in _LINE_GOES_ON
+                and not plan.line_suffix.strip()
+                and (bool(newline) or result.finish_reason == "stop"))
+
+    async def _next_line_instead(self, doc: _Document, flight: _Flight) -> None:
+        """The line-end call `flight` only ended the line: ask for the next line in its place
+        and wait for that answer (the requests waiting for `flight` then get it). The next-line
+        call is anchored at the line end, so pressing Enter types into it."""
+        if flight.query is None or flight.lead or doc.flight is not flight:
             return
-        self._start_flight(doc, anchor, plan, settings, lead=eol, speculative=True)
+        doc.flight = None  # detached first: starting the next call must not cancel this one
+        follow = self._speculate_next_line(doc, flight.query)
+        if follow is not None:
+            await follow.ready.wait()
 
     async def _fly(self, doc: _Document, flight: _Flight) -> FimResult | None:
         """Run one upstream call; keep `doc.shown` up to date as its answer grows."""
         try:
-            return await self._fetch(flight.plan, flight.settings, doc, flight)
+            result = await self._fetch(flight.plan, flight.settings, doc, flight)
+            if result is not None and self._ended_line(flight.plan, result):
+                await self._next_line_instead(doc, flight)
+            return result
         finally:
             flight.ready.set()
             if doc.flight is flight:
