@@ -68,6 +68,27 @@ def test_complete_prints_the_suggestion(sim, source):
     assert req.json["suffix"].startswith("\n\nprint(fibonacci(10))")
 
 
+def test_complete_verbose_prints_each_token_with_its_probability(sim, source):
+    sim.script(Rule(path="/beta/completions", text="return n"))
+    result = run(sim, "complete", "--verbose", f"{source}:2:5")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "return n"  # stdout stays the suggestion, for scripts
+    assert sim.requests("/beta/completions")[0].json["logprobs"] >= 1
+    token_lines = [line for line in result.stderr.splitlines() if line.startswith("  '")]
+    assert "".join(eval(line.split("  ")[1]) for line in token_lines) == "return n"
+    assert all(line.rstrip().endswith("%") for line in token_lines)  # all sure: no mark
+    assert "completion tokens" in result.stderr and "minConfidence 1 %" in result.stderr
+
+
+def test_complete_verbose_shows_why_an_unsure_answer_was_hidden(sim, source):
+    sim.script(Rule(path="/beta/completions", text="return fib(n)", confidence=0.0025))
+    result = run(sim, "complete", "--verbose", f"{source}:2:5")
+    assert result.returncode == 1 and result.stdout == ""
+    assert "no suggestion" in result.stderr
+    marked = [line for line in result.stderr.splitlines() if line.endswith("< minConfidence")]
+    assert marked and all(float(line.split()[-4]) < 1 for line in marked)  # per cent
+
+
 @pytest.mark.parametrize(
     ("location", "needle"),
     [("missing.py:1:1", "no such file"), ("{src}:99:1", "past the end"),

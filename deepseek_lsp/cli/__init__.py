@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("complete", help="one FIM completion at FILE:LINE:COL (1-based)")
     c.add_argument("location", metavar="FILE:LINE:COL")
+    c.add_argument("--verbose", action="store_true",
+                   help="also print, to stderr, the model, the usage and each token of the "
+                   "answer with its probability (what minConfidence judges)")
 
     c = sub.add_parser("chat", help="ask a question, streamed to stdout")
     c.add_argument("question")

@@ -28,6 +28,7 @@ from deepseek_lsp.config import is_loopback_host
 
 if TYPE_CHECKING:
     from deepseek_lsp.api.client import DeepSeekClient
+    from deepseek_lsp.api.types import FimResult
 
 T = TypeVar("T")
 
@@ -54,11 +55,29 @@ async def complete(args: argparse.Namespace) -> int:
         await backend.aclose()
     if messages:
         raise UserError(messages[0])
+    if args.verbose:
+        _explain(engine.last_result, settings.min_confidence)
     if answer is None:
         print("deepseek-lsp: no suggestion at this position", file=sys.stderr)
         return 1
     sys.stdout.write(answer.text + ("\n" if not answer.text.endswith("\n") else ""))
     return 0
+
+
+def _explain(result: FimResult | None, threshold: float) -> None:
+    """What `complete --verbose` adds on stderr: the raw answer and its token probabilities."""
+    from deepseek_lsp.completion.confidence import describe_tokens
+
+    if result is None:
+        print("deepseek-lsp: no upstream answer (cached, or not asked)", file=sys.stderr)
+        return
+    usage = result.usage
+    print(f"deepseek-lsp: model {result.model or '?'}, finish {result.finish_reason}, "
+          f"{usage.prompt_tokens} prompt tokens ({usage.prompt_cache_hit_tokens} from the "
+          f"cache), {usage.completion_tokens} completion tokens; minConfidence "
+          f"{threshold * 100:g} %; raw answer {result.text!r}", file=sys.stderr)
+    for line in describe_tokens(result.logprobs, threshold):
+        print("  " + line, file=sys.stderr)
 
 
 async def _ask(call: Callable[[DeepSeekClient], Awaitable[T]]) -> T:

@@ -62,3 +62,23 @@ def confident_text(text: str, logprobs: Any, threshold: float) -> str | None:
             line_start = position + newline + 1
         position += len(token.text)
     return text
+
+
+def describe_tokens(logprobs: Any, threshold: float) -> list[str]:
+    """One line per token of an answer: the token as a Python literal, its probability, and a
+    mark where it falls under `threshold` (what `confident_text` judges by). For people
+    tuning `minConfidence` (`deepseek-lsp complete --verbose`)."""
+    tokens = token_probabilities(logprobs)
+    if not tokens:
+        return ["no per-token probabilities in the answer"]
+    width = min(24, max(len(repr(t.text)) for t in tokens))
+    lines = []
+    for token in tokens:
+        if token.probability is None:
+            value, mark = "?", ""
+        else:
+            value = f"{token.probability * 100:.2f} %"
+            mark = ("   < minConfidence" if token.text.strip() and token.probability < threshold
+                    else "")
+        lines.append(f"{token.text!r:<{width}}  {value:>9}{mark}")
+    return lines

@@ -298,6 +298,7 @@ class CompletionEngine:
         self._shared: SharedCalls[FimResult] = SharedCalls()
         self._docs: dict[str, _Document] = {}
         self.enabled = True
+        self.last_result: FimResult | None = None  # the last upstream answer, raw
         self.last_skip: LastSkip | None = None
 
     # -- public -------------------------------------------------------------------------------
@@ -654,6 +655,7 @@ class CompletionEngine:
                 self._notify(message)
             return None
         self.failures.record_success()
+        self.last_result = result
         if self.options.cache and result.finish_reason != "early_answer":
             # keyed after the call: with `auto`, the model is known only once it was resolved
             self.cache.put(self._cache_key(plan, settings), result)
