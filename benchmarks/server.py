@@ -112,7 +112,7 @@ async def _initialize_once(cmd: list[str], env: dict[str, str]) -> float:
     return elapsed * 1000
 
 
-async def initialize_times(runs: int = 5) -> tuple[float, float]:
+async def initialize_times(runs: int = 11) -> tuple[float, float]:
     """Median ms from process start to the `initialize` answer: (deepseek-lsp, bare pygls)."""
     # As installed servers start: from compiled bytecode (pip compiles on install; an editable
     # install under PYTHONDONTWRITEBYTECODE would otherwise compile every module on each start).
@@ -161,6 +161,6 @@ def run_all(quick: bool = False) -> dict[str, object]:
         "overhead_by_size": [] if quick else [
             (lines * 50, *asyncio.run(overhead(60, lines))) for lines in (200, 2_000, 200_000)
         ],
-        "initialize": asyncio.run(initialize_times(2 if quick else 5)),
+        "initialize": asyncio.run(initialize_times(2 if quick else 11)),
         "rss": asyncio.run(rss_with_open_files()),
     }

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 import uuid
@@ -56,6 +57,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from cattrs import Converter
 from lsprotocol import types as lsp
 from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
@@ -112,7 +114,10 @@ from deepseek_lsp.privacy import is_excluded
 from deepseek_lsp.stats import Stats
 
 log = logging.getLogger(__name__)
-_converter = get_converter()
+@functools.cache
+def _converter() -> Converter:
+    """Built on first use, not at import: building one costs tens of ms of start-up."""
+    return get_converter()
 
 CODE_ACTION_OPTIONS = lsp.CodeActionOptions(code_action_kinds=[
     lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.Refactor, lsp.CodeActionKind.RefactorRewrite,
@@ -201,7 +206,7 @@ def list_actions(
             lines = lsp.Range(lsp.Position(diag.range.start.line, 0),
                               lsp.Position(diag.range.end.line, line_end(diag.range.end.line)))
             argument = {"uri": uri, "range": range_json(lines), "version": version,
-                        "diagnostic": _converter.unstructure(diag)}
+                        "diagnostic": _converter().unstructure(diag)}
             found.append(_command_action(title_of(action, _diagnostic(diag)),
                                          action.code_action_kind, action.command, argument,
                                          [diag]))
@@ -247,8 +252,8 @@ def parse_target(args: tuple[Any, ...], *, needs_selection: bool) -> Target:
     if uri is not None and not isinstance(uri, str):
         raise invalid("`uri` must be a string")
     try:
-        parsed_range = _converter.structure(rng, lsp.Range) if rng is not None else None
-        diagnostic = (_converter.structure(obj["diagnostic"], lsp.Diagnostic)
+        parsed_range = _converter().structure(rng, lsp.Range) if rng is not None else None
+        diagnostic = (_converter().structure(obj["diagnostic"], lsp.Diagnostic)
                       if obj.get("diagnostic") is not None else None)
     except Exception:
         raise invalid("`range` or `diagnostic` is not an LSP Range/Diagnostic") from None
