@@ -50,16 +50,19 @@ def presence_table(results: list[typing_session.Result]) -> str:
     kinds = typing_session.KINDS
     rows = [
         "| configuration | pauses with ghost text | median pause → ghost text (ms) | "
-        + " | ".join(kinds) + " | wrong ghost text per 100 pauses |",
-        "|---|---|---|" + "---|" * len(kinds) + "---|",
+        + " | ".join(kinds) + " | wrong ghost text per 100 pauses | right ghost text at "
+        "pauses on lines the model knew |",
+        "|---|---|---|" + "---|" * len(kinds) + "---|---|",
     ]
     for r in results:
+        right, known = r.right_where_known
         cells = [f"{len(r.latencies(k))}/{r.count(k)}, {_median(r.latencies(k))}"
                  for k in kinds]
         rows.append(f"| {r.config} | {len(r.pause_latencies_ms)}/{len(r.pauses)} "
                     f"({len(r.pause_latencies_ms) / max(1, len(r.pauses)):.0%}) | "
                     f"{_median(r.pause_latencies_ms)} | " + " | ".join(cells)
-                    + f" | {r.wrong_per_100_pauses:.1f} |")
+                    + f" | {r.wrong_per_100_pauses:.1f} | {right}/{known} "
+                    f"({right / max(1, known):.0%}) |")
     return "\n".join(rows)
 
 

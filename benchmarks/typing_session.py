@@ -129,6 +129,7 @@ class Pause:
     kind: str
     latency_ms: float | None = None  # None: no ghost text before the typist went on
     wrong: bool = False  # the ghost text shown was not what the typist then wrote
+    known: bool = True  # the model knows this line (it guesses, wrongly, on one line in four)
 
 
 @dataclass
@@ -174,6 +175,12 @@ class Result:
         return sum(1 for p in self.pauses if p.kind == kind)
 
     @property
+    def right_where_known(self) -> tuple[int, int]:
+        """Pauses with the right ghost text, of the pauses on lines the model knew."""
+        known = [p for p in self.pauses if p.known]
+        return sum(p.latency_ms is not None and not p.wrong for p in known), len(known)
+
+    @property
     def wrong_per_100_pauses(self) -> float:
         return 100 * sum(p.wrong for p in self.pauses) / max(1, len(self.pauses))
 
@@ -200,8 +207,7 @@ class Oracle:
             answer = "\n".join(lines[:3])
         else:
             answer = rest if end < 0 else rest[:end]
-        line_no = self.intent.count("\n", 0, typed)
-        if zlib.crc32(f"{line_no}".encode()) % 4 == 0:  # one line in four: a wrong guess
+        if guesses_at(self.intent, typed):  # one line in four: a wrong guess
             wrong = answer.replace("order", "item").replace("(", "(self, ", 1) + "  # ?"
             return Guess(wrong, start=_first_difference(answer, wrong))
         return answer
@@ -213,6 +219,11 @@ class Oracle:
             if prompt.endswith(whole[max(0, start + k - 200) : start + k]):
                 return k
         return None
+
+
+def guesses_at(intent: str, typed: int) -> bool:
+    """Whether the simulated model guesses (wrongly) on the line of position `typed`."""
+    return zlib.crc32(f"{intent.count(chr(10), 0, typed)}".encode()) % 4 == 0
 
 
 def _first_difference(a: str, b: str) -> int:
@@ -311,7 +322,7 @@ async def play(config: Config, *, intent: str = INTENT, speed: float = 1.0, seed
             if delay > 0.5 / speed:
                 kind = (FIRST if not result.pauses else AFTER_ACCEPT if accepted
                         else AFTER_ENTER if intent[typed - 1] == "\n" else MID_LINE)
-                result.pauses.append(Pause(kind))
+                result.pauses.append(Pause(kind, known=not guesses_at(intent, typed)))
                 pause = (result.pauses[-1], asked)
             pending = asyncio.ensure_future(engine.complete(query()))
             pending.add_done_callback(lambda t, at=typed: on_answer(t, at))
