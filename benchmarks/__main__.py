@@ -7,6 +7,7 @@ import asyncio
 import os
 import platform
 import statistics
+from typing import Any
 
 from benchmarks import scripted_editor, server, typing_session
 
@@ -96,8 +97,17 @@ def main() -> None:
     speed = 4.0 if args.quick else 1.0
     intent = typing_session.INTENT[:400] if args.quick else typing_session.INTENT
     seeds = typing_session.SEEDS[:1] if args.quick else typing_session.SEEDS
-    results = asyncio.run(typing_session.play_all(speed=speed, intent=intent, seeds=seeds))
-    scripted, divergence = asyncio.run(scripted_editor.run_all())
+    sessions = typing_session.play_all(speed=speed, intent=intent, seeds=seeds)
+    scripted_run = scripted_editor.run_all(quick=args.quick)
+    if args.quick:  # side by side: a smoke run is not for timing
+
+        async def both() -> tuple[Any, Any]:
+            return await asyncio.gather(sessions, scripted_run)
+
+        results, (scripted, divergence) = asyncio.run(both())
+    else:
+        results = asyncio.run(sessions)
+        scripted, divergence = asyncio.run(scripted_run)
     measured = server.run_all(quick=args.quick)
     print(f"Machine: {machine()}\n")
     print(f"### Typing session ({len(seeds)} typists; simulated DeepSeek: 600 ms to first "
