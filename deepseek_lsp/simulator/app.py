@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from . import wire
-from .chat_model import ChatAnswer, chat_answer, last_user_text, message_text
+from .chat_model import ChatAnswer, chat_answer, last_user_text
 from .confidence import Unsure, sure_logprob, token_logprobs
 from .fim_model import fim_completion
 from .lookup import make_call
@@ -34,6 +34,7 @@ from .validation import (
     check_chat,
     check_fim,
     json_mode_requested,
+    message_text,
 )
 
 _POLL_S = 0.02

@@ -19,6 +19,7 @@ from typing import Any
 
 from . import json_output, lookup, testfiles
 from .fim_model import _DEF_ANY, _params, describe, guess_language, humanize
+from .validation import message_text
 
 # A fenced block: the fence (3+ backticks, closed by the same run), the info string, the code.
 _FENCE_RE = re.compile(r"^[ \t]*(`{3,})([\w+#.-]*)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$",
@@ -42,15 +43,6 @@ class ChatAnswer:
     reasoning: str | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
-
-def message_text(message: dict[str, Any]) -> str:
-    """The text of a message whose content is a string or a list of text parts."""
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
 
 
 def last_user_text(messages: list[dict[str, Any]]) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .fim_model import _params
+from .validation import message_text
 
 #: Look-up rounds per user turn before the model answers with what it has.
 MAX_LOOKUPS = 3
@@ -83,14 +84,6 @@ class ToolResult:
     def found(self) -> bool:
         return bool(self.content.strip()) and not _NOT_FOUND.search(self.content[:300])
 
-
-def message_text(message: dict[str, Any]) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
 
 
 def task_text(question: str) -> str:

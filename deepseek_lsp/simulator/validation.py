@@ -208,7 +208,8 @@ def json_mode_requested(body: Any) -> bool:
     return isinstance(fmt, dict) and fmt.get("type") == "json_object"
 
 
-def _message_text(message: dict[str, Any]) -> str:
+def message_text(message: dict[str, Any]) -> str:
+    """The text of a message whose content is a string or a list of text parts."""
     content = message.get("content")
     if isinstance(content, str):
         return content
@@ -308,7 +309,7 @@ def _check_response_format(body: dict[str, Any], messages: list[dict[str, Any]])
                                  "`json_object`")
     if kind == "text":
         return False
-    said = " ".join(_message_text(m) for m in messages if m.get("role") in ("system", "user"))
+    said = " ".join(message_text(m) for m in messages if m.get("role") in ("system", "user"))
     if "json" not in said.lower():
         raise ApiError(400, JSON_WORD_MISSING)
     return True
