@@ -376,10 +376,12 @@ def completion_item(
         start -= 1
     word = doc.text[start : answer.start]
     new_text = word + answer.text
-    first_line = new_text.split("\n", 1)[0].strip() or new_text.strip()
+    shown = next((line.strip() for line in answer.text.splitlines() if line.strip()), "")
+    # a next-line suggestion (it starts with the line break) is labelled as one
+    label = f"↵ {shown}" if answer.text[:1] in "\r\n" else word + shown
     snippets = ls.supports_snippets()
     return lsp.CompletionItem(
-        label=first_line[:80],
+        label=label[:80],
         kind=lsp.CompletionItemKind.Snippet,
         detail="DeepSeek",
         documentation=new_text,

@@ -264,6 +264,32 @@ async def test_completion_fallback_inserts_the_whole_suggestion(start_server, si
     assert item.text_edit.range.start == lsp.Position(1, 4)
 
 
+async def test_a_pause_at_a_finished_line_end_offers_the_next_line(start_server, sim):
+    """The model's answer at the end of `total = 0` is to end the line (DeepSeek stops at the
+    line break): the next line is asked for and offered, as ghost text and as an item."""
+    sim.script(Rule(path=FIM, match="    total = 0\n\n", text="    return total"),
+               Rule(path=FIM, text="\n    return total"))  # cut to "" by the "\n" stop
+    editor = await start_server()
+    editor.open(PY, "def f(values):\n    total = 0\n")
+    editor.move_to(len("def f(values):\n    total = 0"))
+    assert (await editor.ghost()).insert_text == "\n    return total"
+    first, then = (r.json for r in fim_requests(sim))
+    assert first["stop"] == ["\n"] and then["prompt"] == first["prompt"] + "\n"
+    editor.type("\n    ")  # Enter and the editor's indentation: typed into the suggestion
+    assert (await editor.ghost()).insert_text == "return total"
+    assert len(fim_requests(sim)) == 2
+
+    no_inline = lsp.ClientCapabilities(text_document=lsp.TextDocumentClientCapabilities(
+        completion=lsp.CompletionClientCapabilities()))
+    items_editor = await start_server(capabilities=no_inline)
+    items_editor.open(PY, "def f(values):\n    total = 0\n")
+    result = await items_editor.client.text_document_completion_async(lsp.CompletionParams(
+        text_document=lsp.TextDocumentIdentifier(PY), position=lsp.Position(1, 13)))
+    (item,) = result.items
+    assert item.label == "↵ return total"
+    assert item.text_edit.new_text == "0\n    return total"  # from the word before the cursor
+
+
 async def test_status_toggle_and_clear_cache(start_server, sim):
     sim.script(Rule(path=FIM, text="pass"))
     editor = await start_server()
