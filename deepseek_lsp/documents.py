@@ -3,7 +3,10 @@
 pygls's own store re-splits and re-joins the whole text on every change, which costs
 milliseconds per keystroke on a 1 MB file. Here a document keeps its text as one `str` plus a
 table of line starts; an edit splices the text and, while the user types on one line, shifts
-the later line starts lazily (one pending shift), so a keystroke costs microseconds.
+the later line starts lazily (one pending shift), so a keystroke costs microseconds. The table
+is an `array` of 8-byte integers, built a slice of text at a time: a list of Python ints (and
+the list of lines `split` makes) cost about 20 times as much, over 1 GB for 50 MB of short
+lines.
 
 Positions: LSP positions count characters in the negotiated encoding (UTF-16 code units by
 default, UTF-8 bytes or UTF-32 code points when negotiated); internally everything is a Python
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from array import array
 from dataclasses import dataclass
 
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
@@ -60,10 +64,21 @@ def index_to_column(line: str, index: int, encoding: str) -> int:
     return len(head.encode("utf-8"))
 
 
-def _line_starts(text: str) -> list[int]:
-    if "\r" not in text:  # the common case, ~2.5x faster than the regex
-        return [0, *itertools.accumulate(len(line) + 1 for line in text.split("\n")[:-1])]
-    return [0, *(m.end() for m in _NEWLINE.finditer(text))]
+#: Characters of text split at a time while building the line table, and line starts shifted
+#: at a time (bounds the temporary copies).
+_SLICE = 1 << 16
+
+
+def _line_starts(text: str) -> array[int]:
+    starts = array("q", [0])
+    if "\r" in text:  # CRLF pairs may straddle a slice: one pass of the regex
+        starts.extend(m.end() for m in _NEWLINE.finditer(text))
+        return starts
+    for at in range(0, len(text), _SLICE):  # the common case, ~2.5x faster than the regex
+        lines = text[at : at + _SLICE].split("\n")
+        ends = itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=at)
+        starts.extend(itertools.islice(ends, 1, None))
+    return starts
 
 
 @dataclass
@@ -85,7 +100,9 @@ class Document:
     def _flush(self) -> None:
         if self._shift:
             k = self._shift_line + 1
-            self._starts[k:] = [s + self._shift for s in self._starts[k:]]
+            add, starts = self._shift.__add__, self._starts
+            for at in range(k, len(starts), _SLICE):  # a slice at a time: no copy of it all
+                starts[at : at + _SLICE] = array("q", map(add, starts[at : at + _SLICE]))
         self._shift_line, self._shift = -1, 0
 
     def line_count(self) -> int:
@@ -177,7 +194,7 @@ class Document:
         if self._shift_line not in (-1, first) or breaks:
             self._flush()
         if breaks:
-            inserted = [a + i + 1 for i, ch in enumerate(new_text) if ch == "\n"]
+            inserted = array("q", (a + i + 1 for i, ch in enumerate(new_text) if ch == "\n"))
             self._starts[first + 1 : last + 1] = inserted
             self._shift_line, self._shift = first + len(inserted), delta
             return
