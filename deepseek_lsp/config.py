@@ -342,6 +342,12 @@ class Settings:
         "cache directory and open it with `window/showDocument`. Editors with a chat view of "
         "their own (the VS Code extension, the Neovim plugin) turn this off.")
 
+    chat_lookups: bool = setting(
+        "chatLookups", "boolean", True, "Let a question or an explanation look up definitions "
+        "and line ranges in the open documents and the workspace (tool calls, at most three "
+        "rounds, excluded files never read) before it answers. Off: only the selection is "
+        "sent.")
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 

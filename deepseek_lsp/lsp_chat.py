@@ -331,10 +331,12 @@ class ChatCommands:
             return None
         return Path(path)
 
-    def toolbox(self, doc: Document) -> Toolbox:
+    def toolbox(self, doc: Document) -> Toolbox | None:
         """The look-up tools for a question about `doc`: the open documents, the workspace
-        folders on disk, and what must not be sent."""
+        folders on disk, and what must not be sent; None with `chatLookups` off."""
         host = self.host
+        if not host.settings.chat_lookups:
+            return None
         roots = [Path(p) for p in (to_fs_path(f.uri) for f in host.workspace.folders.values())
                  if p]
         if not roots and host.workspace.root_path:

@@ -359,6 +359,19 @@ async def test_explain_looks_up_in_workspace_files_but_never_excluded_ones(
     assert tools and all("factor" not in t and "No definition of `scale`" in t for t in tools)
 
 
+async def test_with_chat_lookups_off_only_the_selection_is_sent(start_server, sim, tmp_path):
+    editor, _ = await editor_in(start_server, tmp_path, "scaling.py", SCALING,
+                                init_options={"chatLookups": False})
+    editor.open((tmp_path / "app.py").as_uri(), USER, "python")
+    question = {"question": "What does this return for an empty list?",
+                **of_text(editor, USER[USER.index("def "):])}
+    result = await command(editor, "deepseek.chat", question)
+    assert not result.get("lookups")
+    (body,) = chat_bodies(sim)  # one round, offered no tools
+    assert "tools" not in body
+    assert not any("factor" in str(m.get("content")) for m in body["messages"])
+
+
 async def test_look_up_rounds_are_bounded(start_server, sim, tmp_path):
     sim.script(Rule(path=CHAT, tool_calls=[{"name": "find_definition",
                                             "arguments": {"name": "scale"}}]))
