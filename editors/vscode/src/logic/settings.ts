@@ -31,6 +31,7 @@ export const SERVER_SETTING_KEYS = [
   'minConfidence',
   'streamCompletions',
   'chatMaxTokens',
+  'chatLookups',
 ] as const;
 
 /** Where the key is sent, and whether it may go unencrypted: the user's own settings only. A
