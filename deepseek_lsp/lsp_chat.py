@@ -114,6 +114,8 @@ from deepseek_lsp.privacy import is_excluded
 from deepseek_lsp.stats import Stats
 
 log = logging.getLogger(__name__)
+
+
 @functools.cache
 def _converter() -> Converter:
     """Built on first use, not at import: building one costs tens of ms of start-up."""

@@ -378,7 +378,7 @@ def completion_item(
     new_text = word + answer.text
     shown = next((line.strip() for line in answer.text.splitlines() if line.strip()), "")
     # a next-line suggestion (it starts with the line break) is labelled as one
-    label = f"↵ {shown}" if answer.text[:1] in "\r\n" else word + shown
+    label = f"↵ {shown}" if answer.text.startswith(("\n", "\r")) else word + shown
     snippets = ls.supports_snippets()
     return lsp.CompletionItem(
         label=label[:80],

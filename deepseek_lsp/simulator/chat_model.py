@@ -44,7 +44,6 @@ class ChatAnswer:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
-
 def last_user_text(messages: list[dict[str, Any]]) -> str:
     for message in reversed(messages):
         if message.get("role") == "user":

@@ -85,7 +85,6 @@ class ToolResult:
         return bool(self.content.strip()) and not _NOT_FOUND.search(self.content[:300])
 
 
-
 def task_text(question: str) -> str:
     """The words of a question before its first code block (the prompt's task)."""
     m = _FENCE_RE.search(question)
